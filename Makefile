@@ -1,0 +1,67 @@
+# Every target sets itself up: a fresh machine needs only Python 3.11+ and make.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := $(CURDIR)/.venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+# The checkout, importable as m365.photos through a symlink (ansible, pytest) ...
+COLLECTIONS := $(VENV)/collections
+# ... and a synced copy for ansible-test, which refuses a symlinked collection root.
+SANITY_ROOT := $(VENV)/sanity/ansible_collections/m365/photos
+export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
+export PYTHONPATH := $(COLLECTIONS)
+export PATH := $(VENV)/bin:$(PATH)
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+export ANSIBLE_NOCOLOR := 1
+
+.PHONY: help venv test sanity lint units integration sandbox-up sandbox-down bench-fidelity build clean
+
+help:
+	@echo "make test            sanity, ansible-lint, unit and integration tests (starts the sandbox)"
+	@echo "make sandbox-up      start the local sandbox (Samba AD DC); writes .sandbox/env"
+	@echo "make sandbox-down    stop the sandbox"
+	@echo "make bench-fidelity  image pipeline fidelity table (writes docs/benchmarks.md)"
+	@echo "make build           build the collection tarball"
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
+	$(PY) -m pip install --quiet -r requirements-dev.txt 2>&1 | grep -v '^WARNING: Location'; test $${PIPESTATUS[0]} -eq 0
+	mkdir -p $(COLLECTIONS)/ansible_collections/m365
+	ln -sfn $(CURDIR) $(COLLECTIONS)/ansible_collections/m365/photos
+	touch $@
+
+venv: $(STAMP)
+
+test: sanity lint units integration
+
+sanity: $(STAMP)
+	$(PY) hacking/prepare_sanity.py $(CURDIR) $(SANITY_ROOT)
+	cd $(SANITY_ROOT) && ansible-test sanity --venv --python $$($(PY) -c 'import sys; print("%d.%d" % sys.version_info[:2])') --color no 2>&1 \
+		| grep -vE '^(WARNING: Location|Looking in|  Downloading|Collecting|     ━)'; test $${PIPESTATUS[0]} -eq 0
+
+lint: $(STAMP)
+	ansible-lint --offline --profile production
+
+units: $(STAMP)
+	$(PY) -m pytest tests/unit -q -p no:cacheprovider
+
+integration: $(STAMP)
+	hacking/with-sandbox.sh $(PY) -m pytest tests/sandbox tests/integration -q -p no:cacheprovider
+
+sandbox-up: $(STAMP)
+	PYTHON=$(PY) sandbox/up.sh
+
+sandbox-down:
+	sandbox/down.sh
+
+bench-fidelity: $(STAMP)
+	$(PY) tests/bench/fidelity.py --write docs/benchmarks.md
+
+build: $(STAMP)
+	ansible-galaxy collection build --force --output-path build/
+
+clean:
+	rm -rf build tests/output $(VENV)/sanity

@@ -1,0 +1,61 @@
+"""Prepare an ansible-test sanity run that works offline and on a plain checkout.
+
+ansible-test refuses a symlinked collection root, so the checkout's files (tracked and
+untracked-but-not-ignored) are mirrored into DEST; tests/output there is kept, so the
+sanity virtualenvs survive between runs. ansible-test --venv also downloads a pip bootstrap
+script from a host this network cannot reach: a stand-in is put where it looks first.
+"""
+import inspect
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import ansible_test._internal.python_requirements as python_requirements
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+KEEP = {os.path.join("tests", "output")}
+
+
+def install_pip_bootstrap() -> None:
+    version = re.search(r"pip='([0-9.]+)'", inspect.getsource(python_requirements)).group(1)
+    cache = os.path.expanduser("~/.ansible/test/cache/get_pip_%s.py" % version.replace(".", "_"))
+    os.makedirs(os.path.dirname(cache), exist_ok=True)
+    shutil.copyfile(os.path.join(HERE, "get_pip_standin.py"), cache)
+
+
+def checkout_files(root: str) -> set:
+    listing = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=root, check=True, capture_output=True,
+    ).stdout.decode()
+    return {name for name in listing.split("\0") if name and os.path.isfile(os.path.join(root, name))}
+
+
+def mirror(root: str, dest: str) -> None:
+    wanted = checkout_files(root)
+    for dirpath, dirnames, filenames in os.walk(dest, topdown=True):
+        relative_dir = os.path.relpath(dirpath, dest)
+        dirnames[:] = [d for d in dirnames if os.path.normpath(os.path.join(relative_dir, d)) not in KEEP]
+        for filename in filenames:
+            relative = os.path.normpath(os.path.join(relative_dir, filename))
+            if relative not in wanted:
+                os.remove(os.path.join(dirpath, filename))
+    for relative in wanted:
+        source, target = os.path.join(root, relative), os.path.join(dest, relative)
+        if os.path.exists(target) and os.path.getmtime(target) >= os.path.getmtime(source) \
+                and os.path.getsize(target) == os.path.getsize(source):
+            continue
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        shutil.copy2(source, target)
+
+
+def main() -> None:
+    root, dest = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
+    install_pip_bootstrap()
+    mirror(root, dest)
+
+
+if __name__ == "__main__":
+    main()

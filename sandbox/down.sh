@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# Stops everything sandbox/up.sh started; the provisioned data stays for a fast next start.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+sandbox/graph-down.sh
+sandbox/samba-down.sh
