@@ -1,0 +1,272 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Private to the m365.photos collection: not a public API, may change without notice.
+"""LDAP connection, user lookup and error messages for the Active Directory photo modules."""
+
+from __future__ import annotations
+
+import re
+import ssl
+import traceback
+import uuid
+from contextlib import contextmanager
+
+try:
+    import ldap3
+    from ldap3.core import exceptions as ldap_exceptions
+    from ldap3.utils.conv import escape_bytes, escape_filter_chars
+except ImportError:
+    HAS_LDAP3 = False
+    LDAP3_IMPORT_ERROR: str | None = traceback.format_exc()
+    _TlsBase: type = object
+else:
+    HAS_LDAP3 = True
+    LDAP3_IMPORT_ERROR = None
+    _TlsBase = ldap3.Tls
+
+THUMBNAIL_ATTRIBUTE = "thumbnailPhoto"
+USER_ATTRIBUTES = ["sAMAccountName", "userPrincipalName", THUMBNAIL_ATTRIBUTE]
+USER_CLASS_FILTER = "(&(objectCategory=person)(objectClass=user))"
+PAGE_SIZE = 500
+
+# LDAP result codes this collection explains (RFC 4511 section 4.1.9).
+RESULT_CONSTRAINT_VIOLATION = 19
+RESULT_INVALID_ATTRIBUTE_SYNTAX = 21
+RESULT_NO_SUCH_OBJECT = 32
+RESULT_INVALID_CREDENTIALS = 49
+RESULT_INSUFFICIENT_ACCESS = 50
+RESULT_STRONGER_AUTH_REQUIRED = 8
+
+_GUID_PATTERN = re.compile(r"^\{?[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}\}?$")
+
+
+class LdapError(Exception):
+    """An LDAP failure, worded for the person running the playbook."""
+
+
+def ldap_argument_spec() -> dict:
+    """The connection options documented by the m365.photos._ldap doc fragment."""
+    return dict(
+        server=dict(type="str", required=True),
+        port=dict(type="int"),
+        tls=dict(type="str", default="ldaps", choices=["ldaps", "starttls", "none"]),
+        validate_certs=dict(type="bool", default=True),
+        ca_file=dict(type="path"),
+        auth=dict(type="str", default="simple", choices=["simple", "kerberos"]),
+        bind_dn=dict(type="str"),
+        bind_password=dict(type="str", no_log=True),
+        allow_unencrypted_bind=dict(type="bool", default=False),
+        base_dn=dict(type="str"),
+        timeout=dict(type="int", default=10),
+    )
+
+
+LDAP_REQUIRED_TOGETHER = [["bind_dn", "bind_password"]]
+
+
+class _HostnameCheckingTls(_TlsBase):  # type: ignore[misc,valid-type]
+    """ldap3's Tls, with certificate and host name checks left to Python's ssl module.
+
+    ldap3 2.9.1 matches host names itself, and on Python 3.12+ (no ssl.match_hostname) its
+    fallback refuses IP addresses, so a certificate naming 127.0.0.1 would never match.
+    """
+
+    def __init__(self, server_name: str, validate: bool, ca_file: str | None) -> None:
+        super().__init__(validate=ssl.CERT_REQUIRED if validate else ssl.CERT_NONE)
+        self._server_name = server_name
+        self._validate = validate
+        self._ca_file = ca_file
+
+    def wrap_socket(self, connection, do_handshake=False):
+        context = ssl.create_default_context(cafile=self._ca_file)
+        if not self._validate:
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        connection.socket = context.wrap_socket(
+            connection.socket, server_side=False, do_handshake_on_connect=do_handshake,
+            server_hostname=self._server_name,
+        )
+        connection.tls_started = True
+        return True
+
+
+def _explain_socket_error(error: Exception, address: str, params: dict) -> str:
+    text = str(error)
+    if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text.lower():
+        hint = ("set ca_file to the CA certificate that signed the server's certificate"
+                if "Hostname mismatch" not in text and "IP address mismatch" not in text
+                else "connect with a server name that the certificate lists")
+        return ("The certificate of the LDAP server %s is not trusted (%s): %s, or set "
+                "validate_certs: false for a test lab only." % (address, _ssl_reason(text), hint))
+    if "refused" in text.lower():
+        return ("Cannot reach the LDAP server %s: the connection was refused. Check server, port and "
+                "tls (tls: %s uses port %s)." % (address, params["tls"], params["port"] or _default_port(params["tls"])))
+    if "timed out" in text.lower():
+        return "Cannot reach the LDAP server %s: no answer within %s seconds. Check server, port and firewalls." % (
+            address, params["timeout"])
+    return "Cannot reach the LDAP server %s: %s" % (address, text)
+
+
+def _ssl_reason(text: str) -> str:
+    match = re.search(r"certificate verify failed: ([^(\]]+)", text)
+    return match.group(1).strip() if match else "verification failed"
+
+
+def _default_port(tls: str) -> int:
+    return 636 if tls == "ldaps" else 389
+
+
+def connect(params: dict) -> "ldap3.Connection":
+    """Open, secure and bind a connection as the options describe; LdapError on any failure."""
+    tls_mode = params["tls"]
+    port = params["port"] or _default_port(tls_mode)
+    address = "%s:%s" % (params["server"], port)
+    if params["auth"] == "simple" and tls_mode == "none" and params["bind_dn"] and not params["allow_unencrypted_bind"]:
+        raise LdapError(
+            "Refusing to send bind_password over an unencrypted connection to %s. Use tls: ldaps or starttls, "
+            "or set allow_unencrypted_bind: true if you accept that risk." % address)
+    tls = None if tls_mode == "none" else _HostnameCheckingTls(params["server"], params["validate_certs"], params["ca_file"])
+    server = ldap3.Server(params["server"], port=port, use_ssl=tls_mode == "ldaps", tls=tls,
+                          get_info=ldap3.NONE, connect_timeout=params["timeout"])
+    connection = ldap3.Connection(server, receive_timeout=params["timeout"], raise_exceptions=False,
+                                  **_credentials(params))
+    try:
+        connection.open()
+        if tls_mode == "starttls" and not connection.start_tls():
+            raise LdapError("The LDAP server %s refused StartTLS: %s. Use tls: ldaps instead." % (
+                address, connection.last_error or connection.result))
+        if not connection.bind():
+            raise LdapError(_explain_bind_failure(connection.result, params))
+    except ldap_exceptions.LDAPSocketOpenError as error:
+        raise LdapError(_explain_socket_error(error, address, params)) from None
+    except ldap_exceptions.LDAPException as error:
+        raise LdapError("LDAP error talking to %s: %s" % (address, error)) from None
+    return connection
+
+
+@contextmanager
+def session(params: dict):
+    """A bound connection for the with-block; any LDAP failure inside it becomes an LdapError."""
+    connection = connect(params)
+    try:
+        yield connection
+    except ldap_exceptions.LDAPException as error:
+        raise LdapError("The LDAP connection to %s failed: %s" % (params["server"], error)) from None
+    finally:
+        try:
+            connection.unbind()
+        except ldap_exceptions.LDAPException:
+            pass
+
+
+def _credentials(params: dict) -> dict:
+    if params["auth"] == "kerberos":
+        try:
+            import gssapi  # noqa: F401  pylint: disable=unused-import
+        except ImportError:
+            raise LdapError("auth: kerberos needs the Python package gssapi on the host that runs the module "
+                            "(pip install gssapi) and a Kerberos ticket (kinit).") from None
+        return dict(authentication=ldap3.SASL, sasl_mechanism=ldap3.KERBEROS)
+    if params["bind_dn"]:
+        return dict(user=params["bind_dn"], password=params["bind_password"], authentication=ldap3.SIMPLE)
+    return dict(authentication=ldap3.ANONYMOUS)
+
+
+def _explain_bind_failure(result: dict, params: dict) -> str:
+    code = result.get("result")
+    if code == RESULT_INVALID_CREDENTIALS:
+        return ("The LDAP server refused the bind for '%s': wrong bind_dn or bind_password, or the account is "
+                "disabled, locked or expired (LDAP 49 invalidCredentials)." % params["bind_dn"])
+    if code == RESULT_STRONGER_AUTH_REQUIRED:
+        return "The LDAP server requires an encrypted connection for this bind: use tls: ldaps or tls: starttls."
+    return "The LDAP bind failed: %s" % describe_result(result)
+
+
+def describe_result(result: dict) -> str:
+    message = (result.get("message") or "").strip()
+    text = "LDAP %s %s" % (result.get("result"), result.get("description"))
+    return "%s (%s)" % (text, message) if message else text
+
+
+def default_naming_context(connection: "ldap3.Connection") -> str:
+    if not connection.search("", "(objectClass=*)", search_scope=ldap3.BASE, attributes=["defaultNamingContext"]):
+        raise LdapError("Cannot read the server's RootDSE to find the default naming context; set base_dn. %s"
+                        % describe_result(connection.result))
+    values = connection.response[0]["attributes"].get("defaultNamingContext")
+    if not values:
+        raise LdapError("The server does not announce a default naming context; set base_dn.")
+    return values[0] if isinstance(values, list) else values
+
+
+def identity_search(identity: str, base_dn: str) -> tuple[str, str, str, str]:
+    """(search base, scope, filter, what identity was taken for) to find one user by name, UPN, DN or GUID."""
+    if _GUID_PATTERN.match(identity):
+        guid = escape_bytes(uuid.UUID(identity.strip("{}")).bytes_le)
+        return base_dn, ldap3.SUBTREE, "(&%s(objectGUID=%s))" % (USER_CLASS_FILTER, guid), "objectGUID"
+    if "=" in identity and "," in identity:
+        return identity, ldap3.BASE, USER_CLASS_FILTER, "distinguishedName"
+    attribute = "userPrincipalName" if "@" in identity else "sAMAccountName"
+    return base_dn, ldap3.SUBTREE, "(&%s(%s=%s))" % (USER_CLASS_FILTER, attribute, escape_filter_chars(identity)), attribute
+
+
+def find_user(connection: "ldap3.Connection", identity: str, base_dn: str) -> dict:
+    """The one user that identity names, as a plain dict; LdapError when none or several match."""
+    search_base, scope, search_filter, kind = identity_search(identity, base_dn)
+    connection.search(search_base, search_filter, search_scope=scope, attributes=USER_ATTRIBUTES, size_limit=2)
+    code = connection.result.get("result")
+    if code not in (0, 4) and not (code == RESULT_NO_SUCH_OBJECT and scope == ldap3.BASE):
+        raise LdapError("Searching for user '%s' failed: %s" % (identity, describe_result(connection.result)))
+    entries = [user_from_entry(entry) for entry in connection.response or [] if entry.get("type") == "searchResEntry"]
+    if not entries:
+        raise LdapError("No user matches identity '%s' (taken as a %s) under %s. Check the name, or set base_dn."
+                        % (identity, kind, search_base))
+    if len(entries) > 1:
+        raise LdapError("Identity '%s' matches several users (%s); use the distinguishedName or objectGUID."
+                        % (identity, ", ".join(entry["dn"] for entry in entries)))
+    return entries[0]
+
+
+def user_from_entry(entry: dict) -> dict:
+    raw = entry.get("raw_attributes", {})
+    return dict(
+        dn=entry["dn"],
+        sam_account_name=_first_text(raw.get("sAMAccountName")),
+        user_principal_name=_first_text(raw.get("userPrincipalName")),
+        photo=(raw.get(THUMBNAIL_ATTRIBUTE) or [None])[0],
+    )
+
+
+def _first_text(values: list | None) -> str | None:
+    return values[0].decode("utf-8") if values else None
+
+
+def paged_users(connection: "ldap3.Connection", search_base: str, search_filter: str | None):
+    """Yield every user under search_base (matching search_filter, an LDAP filter) with a paged search."""
+    combined = "(&%s%s)" % (USER_CLASS_FILTER, search_filter) if search_filter else USER_CLASS_FILTER
+    entries = connection.extend.standard.paged_search(
+        search_base, combined, search_scope=ldap3.SUBTREE, attributes=USER_ATTRIBUTES,
+        paged_size=PAGE_SIZE, generator=True)
+    try:
+        for entry in entries:
+            if entry.get("type") == "searchResEntry":
+                yield user_from_entry(entry)
+    except ldap_exceptions.LDAPException as error:
+        raise LdapError("Searching users under %s failed: %s" % (search_base, error)) from None
+    if connection.result.get("result") not in (0, None):
+        raise LdapError("Searching users under %s failed: %s" % (search_base, describe_result(connection.result)))
+
+
+def write_photo(connection: "ldap3.Connection", dn: str, photo: bytes | None) -> None:
+    """Replace (or with None, remove) the user's thumbnailPhoto; LdapError with the server's reason."""
+    change = [(ldap3.MODIFY_REPLACE, [photo] if photo is not None else [])]
+    if connection.modify(dn, {THUMBNAIL_ATTRIBUTE: change}):
+        return
+    result = connection.result
+    code = result.get("result")
+    if code in (RESULT_CONSTRAINT_VIOLATION, RESULT_INVALID_ATTRIBUTE_SYNTAX) and photo is not None:
+        raise LdapError(
+            "The directory refused the %d-byte photo for %s: thumbnailPhoto holds at most 102,400 bytes in the AD "
+            "schema (or less where your schema says so). Lower max_bytes. (%s)" % (len(photo), dn, describe_result(result)))
+    if code == RESULT_INSUFFICIENT_ACCESS:
+        raise LdapError("The bind account may not change thumbnailPhoto of %s: grant it write access to that "
+                        "attribute (%s)." % (dn, describe_result(result)))
+    raise LdapError("Changing thumbnailPhoto of %s failed: %s" % (dn, describe_result(result)))

@@ -1,0 +1,237 @@
+#!/usr/bin/python
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: ad_thumbnail_photo_info
+short_description: Read and audit Active Directory thumbnailPhoto of many users
+version_added: 0.1.0
+description:
+  - Reads the C(thumbnailPhoto) of the users named in O(identities), or of every user under O(search_base)
+    that matches O(search_filter), with one paged search.
+  - Tells for each user whether the photo is small enough to sync to Exchange Online, and counts the users
+    whose photo never arrives in Outlook, OWA and Teams because it is too large.
+author:
+  - m365.photos contributors
+options:
+  identities:
+    description:
+      - Users to read, by C(sAMAccountName), C(userPrincipalName), C(distinguishedName) or C(objectGUID).
+      - Mutually exclusive with O(search_base) and O(search_filter). Without either, every user under
+        O(base_dn) is read.
+    type: list
+    elements: str
+  search_base:
+    description:
+      - Where to look for users when O(identities) is not given. Defaults to O(base_dn).
+    type: str
+  search_filter:
+    description:
+      - An LDAP filter that users must also match, such as C((department=Sales)). Taken as written.
+    type: str
+  max_bytes:
+    description:
+      - The Exchange Online sync limit that RV(users[].syncs_to_exchange_online) checks, in bytes.
+    type: int
+    default: 10240
+  return_content:
+    description:
+      - Also return each photo, base64 encoded, in RV(users[].content).
+    type: bool
+    default: false
+  dest:
+    description:
+      - A folder on the host running the module to export the photos to, one file per user named by
+        userPrincipalName (or sAMAccountName) with an extension for its format. Created when missing.
+    type: path
+extends_documentation_fragment:
+  - m365.photos._ldap
+  - m365.photos._attributes.INFO_MODULE
+  - m365.photos._attributes.LDAP_GROUP
+seealso:
+  - module: m365.photos.ad_thumbnail_photo
+"""
+
+EXAMPLES = r"""
+- name: Find the users whose photo is too large to reach Exchange Online
+  m365.photos.ad_thumbnail_photo_info:
+    server: dc1.corp.example.com
+    bind_dn: CN=svc-photos,OU=Service,DC=corp,DC=example,DC=com
+    bind_password: "{{ vault_photo_bind_password }}"
+    search_base: OU=Staff,DC=corp,DC=example,DC=com
+  register: photos
+
+- name: Show them
+  ansible.builtin.debug:
+    msg: "{{ photos.users | rejectattr('syncs_to_exchange_online') | selectattr('has_photo')
+             | map(attribute='user_principal_name') }}"
+
+- name: Export two users' photos to a folder
+  m365.photos.ad_thumbnail_photo_info:
+    server: dc1.corp.example.com
+    bind_dn: CN=svc-photos,OU=Service,DC=corp,DC=example,DC=com
+    bind_password: "{{ vault_photo_bind_password }}"
+    identities: [alice, bob@corp.example.com]
+    dest: /tmp/photos
+"""
+
+RETURN = r"""
+users:
+  description: One entry per user, in the order of O(identities) or of the directory.
+  returned: success
+  type: list
+  elements: dict
+  contains:
+    dn:
+      description: Distinguished name.
+      type: str
+    sam_account_name:
+      description: sAMAccountName.
+      type: str
+    user_principal_name:
+      description: userPrincipalName (null when the user has none).
+      type: str
+    has_photo:
+      description: Whether the user has a thumbnailPhoto.
+      type: bool
+    bytes:
+      description: Size of the photo in bytes (null without photo).
+      type: int
+    width:
+      description: Width in pixels (null without photo or when the bytes are not an image).
+      type: int
+    height:
+      description: Height in pixels (null without photo or when the bytes are not an image).
+      type: int
+    format:
+      description: Image format such as C(JPEG) (null without photo or when the bytes are not an image).
+      type: str
+    sha256:
+      description: SHA-256 of the photo, hex (null without photo).
+      type: str
+    syncs_to_exchange_online:
+      description: Whether the photo fits O(max_bytes), so Exchange Online takes it from Entra ID (null without photo).
+      type: bool
+    content:
+      description: The photo, base64 encoded.
+      type: str
+      returned: when O(return_content=true) and the user has a photo
+    path:
+      description: Where the photo was exported.
+      type: str
+      returned: when O(dest) is set and the user has a photo
+  sample:
+    - dn: CN=user0001,CN=Users,DC=test,DC=example
+      sam_account_name: user0001
+      user_principal_name: user0001@test.example
+      has_photo: true
+      bytes: 48211
+      width: 400
+      height: 400
+      format: JPEG
+      sha256: 9f2c...
+      syncs_to_exchange_online: false
+summary:
+  description: Counts over RV(users).
+  returned: success
+  type: dict
+  contains:
+    users:
+      description: Users read.
+      type: int
+    with_photo:
+      description: Users with a photo.
+      type: int
+    without_photo:
+      description: Users without a photo.
+      type: int
+    too_large_to_sync:
+      description: Users whose photo is larger than O(max_bytes), so Exchange Online does not take it.
+      type: int
+  sample: {users: 50, with_photo: 12, without_photo: 38, too_large_to_sync: 3}
+"""
+
+import base64
+import os
+import re
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.m365.photos.plugins.module_utils import _image, _ldap, _photo_state
+
+
+def argument_spec() -> dict:
+    spec = _ldap.ldap_argument_spec()
+    spec.update(
+        identities=dict(type="list", elements="str"),
+        search_base=dict(type="str"),
+        search_filter=dict(type="str"),
+        max_bytes=dict(type="int", default=10240),
+        return_content=dict(type="bool", default=False),
+        dest=dict(type="path"),
+    )
+    return spec
+
+
+def read_users(connection, params: dict):
+    base_dn = params["base_dn"] or _ldap.default_naming_context(connection)
+    if params["identities"]:
+        return (_ldap.find_user(connection, identity, base_dn) for identity in params["identities"])
+    return _ldap.paged_users(connection, params["search_base"] or base_dn, params["search_filter"])
+
+
+def report(user: dict, params: dict) -> dict:
+    photo = user.pop("photo")
+    facts = _photo_state.facts(photo) or dict(bytes=None, sha256=None, width=None, height=None, format=None)
+    entry = dict(user, has_photo=photo is not None, **facts)
+    entry["syncs_to_exchange_online"] = None if photo is None else len(photo) <= params["max_bytes"]
+    if photo is not None and params["return_content"]:
+        entry["content"] = base64.b64encode(photo).decode("ascii")
+    if photo is not None and params["dest"]:
+        entry["path"] = export(photo, entry, params["dest"])
+    return entry
+
+
+def export(photo: bytes, entry: dict, dest: str) -> str:
+    name = entry["user_principal_name"] or entry["sam_account_name"]
+    extension = (entry["format"] or "bin").lower().replace("jpeg", "jpg")
+    safe_name = re.sub(r"[^A-Za-z0-9@._-]", "_", name).lstrip(".")
+    path = os.path.join(dest, "%s.%s" % (safe_name, extension))
+    with open(path, "wb") as target:
+        target.write(photo)
+    return path
+
+
+def summarise(users: list) -> dict:
+    with_photo = [user for user in users if user["has_photo"]]
+    return dict(users=len(users), with_photo=len(with_photo), without_photo=len(users) - len(with_photo),
+                too_large_to_sync=sum(1 for user in with_photo if not user["syncs_to_exchange_online"]))
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec=argument_spec(),
+        mutually_exclusive=[["identities", "search_base"], ["identities", "search_filter"]],
+        required_together=_ldap.LDAP_REQUIRED_TOGETHER,
+        supports_check_mode=True,
+    )
+    if not _ldap.HAS_LDAP3:
+        module.fail_json(msg=missing_required_lib("ldap3"), exception=_ldap.LDAP3_IMPORT_ERROR)
+    if not _image.HAS_PILLOW:
+        module.fail_json(msg=missing_required_lib("Pillow"), exception=_image.PILLOW_IMPORT_ERROR)
+    params = module.params
+    try:
+        if params["dest"]:
+            os.makedirs(params["dest"], exist_ok=True)
+        with _ldap.session(params) as connection:
+            users = [report(user, params) for user in read_users(connection, params)]
+    except _ldap.LdapError as error:
+        module.fail_json(msg=str(error))
+    except OSError as error:
+        module.fail_json(msg="Cannot export photos to %s: %s" % (params["dest"], error))
+    module.exit_json(changed=False, users=users, summary=summarise(users))
+
+
+if __name__ == "__main__":
+    main()

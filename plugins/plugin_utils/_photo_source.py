@@ -1,0 +1,59 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Private to the m365.photos collection: not a public API, may change without notice.
+"""Controller side of the photo modules: read src on the controller, send it as content."""
+
+from __future__ import annotations
+
+import base64
+import os
+
+from ansible.errors import AnsibleError
+from ansible.plugins.action import ActionBase
+
+# The same cap the image pipeline applies, checked before a large file is read into memory.
+MAX_SOURCE_BYTES = 50 * 1024 * 1024
+
+
+class PhotoSourceError(Exception):
+    """src cannot be used; the message says why."""
+
+
+class PhotoSourceAction(ActionBase):
+    """Runs the module of the same name with every src replaced by the file's base64 content.
+
+    src is looked up like copy's src (a role's files/ folder first), so the module itself can run
+    on a jump host that reaches the directory or Graph while the photos stay on the controller.
+    """
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        del tmp
+        try:
+            module_args = self._inline_sources(dict(self._task.args))
+        except PhotoSourceError as error:
+            result.update(failed=True, msg=str(error))
+            return result
+        result.update(self._execute_module(module_name=self._task.resolved_action,
+                                           module_args=module_args, task_vars=task_vars))
+        return result
+
+    def _inline_sources(self, args: dict) -> dict:
+        src = args.pop("src", None)
+        if src is None:
+            return args
+        if args.get("content") is not None:
+            raise PhotoSourceError("parameters are mutually exclusive: src|content")
+        args["content"] = self._read_source(src)
+        return args
+
+    def _read_source(self, src: str) -> str:
+        try:
+            path = self._find_needle("files", src)
+        except AnsibleError as error:
+            raise PhotoSourceError("Cannot find the photo file '%s' on the controller: %s" % (src, error)) from None
+        size = os.path.getsize(path)
+        if size > MAX_SOURCE_BYTES:
+            raise PhotoSourceError("The photo file '%s' is %d bytes, more than the %d bytes this collection reads; "
+                                   "use a smaller file." % (src, size, MAX_SOURCE_BYTES))
+        with open(path, "rb") as source:
+            return base64.b64encode(source.read()).decode("ascii")
