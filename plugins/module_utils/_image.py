@@ -1,0 +1,598 @@
+# Copyright (c) 2026, the m365.photos contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# Private to the m365.photos collection: not a public API, may change without notice.
+
+"""Image pipeline shared by the photo modules: safe decode, normalise, crop, fit a byte budget, compare."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import math
+import traceback
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Tuple
+
+try:
+    from PIL import Image, ImageColor, ImageMath, ImageOps
+except ImportError:
+    HAS_PILLOW = False
+    PILLOW_IMPORT_ERROR: str | None = traceback.format_exc()
+else:
+    HAS_PILLOW = True
+    PILLOW_IMPORT_ERROR = None
+
+try:
+    from PIL import ImageCms
+except ImportError:
+    # Pillow built without LittleCMS: colour profiles are then ignored, never fatal.
+    HAS_IMAGECMS = False
+else:
+    HAS_IMAGECMS = True
+
+
+RGB = Tuple[int, int, int]  # typing.Tuple: evaluated at import time, so it must work on old Pythons too
+
+DEFAULT_MAX_INPUT_BYTES = 50 * 1024 * 1024
+# 100 megapixels: an 8000x8000 camera export (64 Mpx) passes; a decoded RGBA frame stays under 400 MB.
+DEFAULT_MAX_PIXELS = 100_000_000
+
+# Pillow's names for the formats we agree to parse; MPO is how Pillow names a JPEG with an MPF segment.
+ACCEPTED_FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF")
+ACCEPTED_FORMATS_TEXT = "JPEG, PNG, GIF, WebP, BMP, TIFF"
+_FORMAT_ALIASES = {"MPO": "JPEG"}
+
+WHITE: RGB = (255, 255, 255)
+
+CROP_MODES = ("none", "center", "top")
+# 'top' keeps this share of the spare height above the square, so a head-and-shoulders portrait keeps
+# a little air above the hair instead of touching the edge.
+TOP_CROP_MARGIN = 0.08
+
+# fit_to_budget: candidates are judged as a viewer sees them, at a common display size.
+DISPLAY_SIZE = 240
+MIN_QUALITY = 20
+MAX_QUALITY = 95
+SMALLEST_SIDE = 48
+SIDE_LADDER = (
+    48, 56, 64, 72, 80, 96, 112, 128, 144, 160, 176, 192, 208, 224, 240, 272, 304, 336, 360, 400,
+    432, 504, 576, 648, 800, 1024, 1280, 1600, 2048, 2560, 3200, 4096,
+)
+SUBSAMPLING_420 = 2
+SUBSAMPLING_444 = 0
+# Candidates scoring within this of the best look the same at display size: keep the largest one,
+# because some clients show the photo larger than the display size used for scoring.
+EQUAL_LOOK_TOLERANCE = 0.002
+# The search stops after this many sizes in a row score below the best so far: larger ones only get worse.
+_FALLING_SIDES_BEFORE_STOP = 2
+# Resample from a pyramid level at least this many times the target (Pillow's reducing_gap idea).
+_RESAMPLE_GAP = 2
+# Only budgets this generous (2 bits per pixel) can hold the full-size picture at top quality: try it first.
+_GENEROUS_BITS_PER_PIXEL = 2
+_BITS_PER_BYTE = 8
+_SSIM_BLOCK = 8
+_SSIM_C1 = (0.01 * 255) ** 2
+_SSIM_C2 = (0.03 * 255) ** 2
+# Luminance carries most of what a viewer sees; chroma still counts so 4:4:4 can win on colourful edges.
+_PLANE_WEIGHTS = (0.8, 0.1, 0.1)
+
+# Fingerprints: a 16x16 luminance thumbnail and an 8x8 chroma thumbnail of the whole picture.
+LUMA_SIDE = 16
+CHROMA_SIDE = 8
+SAME_PICTURE_THRESHOLD = 0.81
+# A different aspect ratio means a different crop, whatever the pixels say.
+_ASPECT_TOLERANCE = 0.03
+_LUMA_DIFFERENCE_WEIGHT = 4.0
+_CHROMA_DIFFERENCE_WEIGHT = 6.0
+
+_FOREIGN_SIGNATURES = (
+    (b"%PDF", "PDF"),
+    (b"8BPS", "Photoshop PSD"),
+    (b"\x00\x00\x01\x00", "Windows icon"),
+    (b"\x00\x00\x00\x0cjP  ", "JPEG 2000"),
+    (b"\xff\x4f\xff\x51", "JPEG 2000"),
+)
+_HEIF_BRANDS = {b"heic": "HEIC", b"heix": "HEIC", b"hevc": "HEIC", b"mif1": "HEIF", b"msf1": "HEIF",
+                b"avif": "AVIF", b"avis": "AVIF"}
+
+
+class ImageError(Exception):
+    """A photo that cannot be used; the message says why and what to do."""
+
+
+def _not_readable(kind: str) -> ImageError:
+    return ImageError(
+        "The photo is not an image this collection can read ({0}); supported formats: {1}.".format(
+            kind, ACCEPTED_FORMATS_TEXT))
+
+
+def _sniff_foreign_kind(data: bytes) -> str:
+    """Name the kind of a refused input, for the error message only (never used to accept anything)."""
+    head = data[:1024]
+    if head.lstrip().startswith(b"<") and b"<svg" in head.lower():
+        return "SVG"
+    for signature, kind in _FOREIGN_SIGNATURES:
+        if head.startswith(signature):
+            return kind
+    if head[4:8] == b"ftyp":
+        return _HEIF_BRANDS.get(head[8:12], "ISO media (video or HEIF)")
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError:
+        return "unknown binary data"
+    return "text"
+
+
+@contextmanager
+def _pillow_errors(doing: str) -> Iterator[None]:
+    """Turn whatever Pillow raises on hostile input (many types) into an ImageError; hush its warnings."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            yield
+        except ImageError:
+            raise
+        except Exception as exc:
+            raise ImageError(
+                "The photo could not be {0}: it is truncated or corrupt ({1}: {2}). Export it again "
+                "from the original picture.".format(doing, type(exc).__name__, exc)) from exc
+
+
+def _check_bytes(data: bytes) -> None:
+    if not isinstance(data, (bytes, bytearray)):
+        raise ImageError("The photo must be given as bytes, not {0}.".format(type(data).__name__))
+    if not data:
+        raise ImageError("The photo is empty (0 bytes); give a file in one of: {0}.".format(
+            ACCEPTED_FORMATS_TEXT))
+
+
+def _open(data: bytes) -> Image.Image:
+    """Parse the header only, restricted to the accepted formats."""
+    _check_bytes(data)
+    with _pillow_errors("read"):
+        try:
+            return Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS)
+        except Image.UnidentifiedImageError:
+            raise _not_readable(_sniff_foreign_kind(data)) from None
+        except Image.DecompressionBombError as exc:
+            # Pillow's own last-resort check, for headers far beyond any sensible max_pixels.
+            raise ImageError("The photo declares far too many pixels ({0}); scale it down before using "
+                             "it.".format(exc)) from None
+
+
+def format_name(image: Image.Image) -> str:
+    return _FORMAT_ALIASES.get(image.format or "", image.format or "unknown")
+
+
+def decode(data: bytes, max_input_bytes: int = DEFAULT_MAX_INPUT_BYTES,
+           max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
+    """Decode untrusted bytes into a fully loaded image (first frame of an animation)."""
+    _check_bytes(data)
+    if len(data) > max_input_bytes:
+        raise ImageError(
+            "The photo is {0:,} bytes, more than the limit of {1:,} bytes; use a smaller file "
+            "(or raise the input size limit).".format(len(data), max_input_bytes))
+    image = _open(data)
+    width, height = image.size
+    if width * height > max_pixels:
+        raise ImageError(
+            "The photo declares {0}x{1} pixels ({2:,} pixels), more than the limit of {3:,}; scale it "
+            "down before using it (or raise the pixel limit).".format(width, height, width * height, max_pixels))
+    with _pillow_errors("decoded as {0}".format(format_name(image))):
+        image.load()
+    return image
+
+
+def _apply_exif_orientation(image: Image.Image) -> Image.Image:
+    try:
+        return ImageOps.exif_transpose(image)
+    except Exception:
+        # Unreadable EXIF: the pixels are still good, show them as stored.
+        return image
+
+
+def _to_8_bits(image: Image.Image) -> Image.Image:
+    """Grayscale with 16 or 32 bits per pixel becomes 8-bit L, scaled rather than clipped to white."""
+    if not (image.mode.startswith("I") or image.mode == "F"):
+        return image
+    as_float = image.convert("F")
+    low, high = as_float.getextrema()
+    if image.mode.startswith("I;16") or (low >= 0 and 255 < high <= 65535):
+        low, high = 0, 65535
+    elif low >= 0 and high <= 255:
+        low, high = 0, 255
+    scale = 255.0 / (high - low) if high > low else 1.0
+    return as_float.point(lambda value: (value - low) * scale).convert("L")
+
+
+def _split_alpha(image: Image.Image) -> tuple[Image.Image, Image.Image | None]:
+    """Separate colour (L, RGB or CMYK, still in the file's colour space) from transparency."""
+    if image.mode == "LA":
+        return image.convert("L"), image.getchannel("A")
+    if image.mode in ("RGBA", "PA", "La", "RGBa") or "transparency" in image.info:
+        rgba = image.convert("RGBA")
+        return rgba.convert("RGB"), rgba.getchannel("A")
+    if image.mode in ("L", "RGB", "CMYK"):
+        return image, None
+    return image.convert("RGB"), None
+
+
+@lru_cache(maxsize=1)
+def _srgb_profile() -> ImageCms.ImageCmsProfile:
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+
+
+def _to_srgb(colour: Image.Image, icc_profile: bytes | None) -> Image.Image:
+    if icc_profile and HAS_IMAGECMS:
+        try:
+            source = ImageCms.ImageCmsProfile(io.BytesIO(icc_profile))
+            return ImageCms.profileToProfile(colour, source, _srgb_profile(), outputMode="RGB")
+        except Exception:
+            # A broken profile or one that does not match the pixels: plain conversion is still a good picture.
+            pass
+    return colour.convert("RGB")
+
+
+def _flatten(rgb: Image.Image, alpha: Image.Image | None, background: RGB) -> Image.Image:
+    """A fresh RGB image (no metadata at all) with transparency composited onto the background."""
+    flat = Image.new("RGB", rgb.size, background)
+    flat.paste(rgb, mask=alpha)
+    return flat
+
+
+def normalise(image: Image.Image, background: RGB = WHITE) -> Image.Image:
+    """Upright, sRGB, 8-bit RGB, transparency flattened, no metadata."""
+    with _pillow_errors("converted to RGB"):
+        upright = _apply_exif_orientation(image)
+        colour, alpha = _split_alpha(_to_8_bits(upright))
+        rgb = _to_srgb(colour, image.info.get("icc_profile"))
+        return _flatten(rgb, alpha, background)
+
+
+def parse_color(value: str) -> RGB:
+    """'#rrggbb', '#rgb' or a CSS colour name."""
+    if not isinstance(value, str):
+        raise ImageError("The background colour must be a string such as '#ffffff' or 'white'.")
+    try:
+        red, green, blue = ImageColor.getrgb(value.strip())[:3]
+    except ValueError:
+        raise ImageError(
+            "The background colour {0!r} is not a colour; use '#rrggbb', '#rgb' or a CSS colour name "
+            "such as 'white'.".format(value)) from None
+    return red, green, blue
+
+
+def _check_crop_mode(mode: str) -> None:
+    if mode not in CROP_MODES:
+        raise ImageError("The crop mode {0!r} is unknown; use one of: {1}.".format(mode, ", ".join(CROP_MODES)))
+
+
+def crop(image: Image.Image, mode: str) -> Image.Image:
+    """'none': unchanged; 'center': largest centred square; 'top': largest square near the top."""
+    _check_crop_mode(mode)
+    width, height = image.size
+    if mode == "none" or width == height:
+        return image
+    side = min(width, height)
+    left = (width - side) // 2
+    spare_height = height - side
+    top = spare_height // 2 if mode == "center" else round(spare_height * TOP_CROP_MARGIN)
+    return image.crop((left, top, left + side, top + side))
+
+
+def _scaled_size(size: tuple[int, int], longest: int) -> tuple[int, int]:
+    width, height = size
+    factor = longest / max(width, height)
+    return max(1, round(width * factor)), max(1, round(height * factor))
+
+
+def _resize(image: Image.Image, longest: int) -> Image.Image:
+    target = _scaled_size(image.size, longest)
+    if target == image.size:
+        return image
+    return image.resize(target, Image.Resampling.LANCZOS, reducing_gap=3.0)
+
+
+def encode_jpeg(image: Image.Image, quality: int, subsampling: int) -> bytes:
+    """Baseline JPEG, optimised Huffman tables, no metadata."""
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=quality, subsampling=subsampling, optimize=True, progressive=False)
+    return buffer.getvalue()
+
+
+def _best_fitting_quality(image: Image.Image, subsampling: int, max_bytes: int) -> bytes | None:
+    """The highest-quality encoding within max_bytes, by binary search on quality; None if none fits."""
+    best = encode_jpeg(image, MIN_QUALITY, subsampling)
+    if len(best) > max_bytes:
+        return None
+    top = encode_jpeg(image, MAX_QUALITY, subsampling)
+    if len(top) <= max_bytes:
+        return top
+    fits, too_big = MIN_QUALITY, MAX_QUALITY
+    while too_big - fits > 1:
+        quality = (fits + too_big) // 2
+        encoded = encode_jpeg(image, quality, subsampling)
+        if len(encoded) <= max_bytes:
+            fits, best = quality, encoded
+        else:
+            too_big = quality
+    return best
+
+
+def _float_planes(image: Image.Image) -> tuple[Image.Image, ...]:
+    return tuple(plane.convert("F") for plane in image.convert("YCbCr").split())
+
+
+def _mean(image: Image.Image) -> float:
+    return image.resize((1, 1), Image.Resampling.BOX).getpixel((0, 0))
+
+
+def _block_ssim(x: Image.Image, y: Image.Image) -> float:
+    """SSIM over non-overlapping 8x8 blocks of two float planes: Pillow only, fast enough per candidate."""
+    def block_mean(expression, **planes):
+        return ImageMath.lambda_eval(expression, **planes).reduce(_SSIM_BLOCK)
+
+    mean_x = x.reduce(_SSIM_BLOCK)
+    mean_y = y.reduce(_SSIM_BLOCK)
+    mean_xx = block_mean(lambda a: a["x"] * a["x"], x=x)
+    mean_yy = block_mean(lambda a: a["y"] * a["y"], y=y)
+    mean_xy = block_mean(lambda a: a["x"] * a["y"], x=x, y=y)
+    ssim_map = ImageMath.lambda_eval(
+        lambda a: ((a["mx"] * a["my"] * 2 + _SSIM_C1) * ((a["mxy"] - a["mx"] * a["my"]) * 2 + _SSIM_C2))
+        / ((a["mx"] * a["mx"] + a["my"] * a["my"] + _SSIM_C1)
+           * (a["mxx"] - a["mx"] * a["mx"] + a["myy"] - a["my"] * a["my"] + _SSIM_C2)),
+        mx=mean_x, my=mean_y, mxx=mean_xx, myy=mean_yy, mxy=mean_xy)
+    return _mean(ssim_map)
+
+
+def _display_view(image: Image.Image, size: tuple[int, int] | None = None) -> Image.Image:
+    size = size or _scaled_size(image.size, DISPLAY_SIZE)
+    return image.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+
+
+def display_similarity(reference_planes: tuple[Image.Image, ...], candidate: Image.Image) -> float:
+    """How close a candidate looks to the reference at display size (1.0 = identical)."""
+    planes = _float_planes(_display_view(candidate, reference_planes[0].size))
+    return sum(weight * _block_ssim(ref, plane)
+               for weight, ref, plane in zip(_PLANE_WEIGHTS, reference_planes, planes))
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    score: float
+    side: int
+    data: bytes
+
+
+def _check_budget(max_bytes: int, max_dimension: int | None) -> None:
+    if not isinstance(max_bytes, int) or max_bytes <= 0:
+        raise ImageError("The byte budget must be a positive number of bytes, not {0!r}.".format(max_bytes))
+    if max_dimension is not None and (not isinstance(max_dimension, int) or max_dimension <= 0):
+        raise ImageError("The maximum dimension must be a positive number of pixels, not {0!r}.".format(
+            max_dimension))
+
+
+def _candidate_sides(longest: int, max_dimension: int | None) -> tuple[int, ...]:
+    top_side = min(longest, max_dimension) if max_dimension else longest
+    return tuple(side for side in SIDE_LADDER if side < top_side) + (top_side,)
+
+
+def _pick(candidates: list[_Candidate]) -> _Candidate:
+    best_score = max(candidate.score for candidate in candidates)
+    looks_best = [c for c in candidates if c.score >= best_score - EQUAL_LOOK_TOLERANCE]
+    return max(looks_best, key=lambda candidate: (candidate.side, candidate.score))
+
+
+class _Pyramid:
+    """Halvings of the working image, so each candidate size is resampled from a nearby level, not the source."""
+
+    def __init__(self, working: Image.Image) -> None:
+        self.levels = [working]
+        while max(self.levels[-1].size) >= 2 * _RESAMPLE_GAP * SMALLEST_SIDE:
+            self.levels.append(self.levels[-1].reduce(2))
+
+    def scaled(self, side: int) -> Image.Image:
+        base = min((level for level in self.levels if max(level.size) >= _RESAMPLE_GAP * side),
+                   key=lambda level: max(level.size), default=self.levels[0])
+        target = _scaled_size(self.levels[0].size, side)
+        return base if target == base.size else base.resize(target, Image.Resampling.LANCZOS)
+
+
+def _fitting_candidates(scaled: Image.Image, side: int, max_bytes: int,
+                        reference_planes: tuple[Image.Image, ...]) -> list[_Candidate]:
+    candidates = []
+    for subsampling in (SUBSAMPLING_420, SUBSAMPLING_444):
+        data = _best_fitting_quality(scaled, subsampling, max_bytes)
+        if data:
+            score = display_similarity(reference_planes, Image.open(io.BytesIO(data)))
+            candidates.append(_Candidate(score, side, data))
+    return candidates
+
+
+def fit_to_budget(image: Image.Image, max_bytes: int, max_dimension: int | None = None) -> bytes:
+    """The best-looking baseline JPEG of at most max_bytes, never larger than the source or max_dimension.
+
+    Sizes are tried from small to large, each at the highest quality that fits (4:2:0 and 4:4:4), and
+    scored at display size; the search stops when nothing fits any more or the score keeps falling.
+    """
+    _check_budget(max_bytes, max_dimension)
+    if image.mode != "RGB" or image.info:
+        image = normalise(image)
+    sides = _candidate_sides(max(image.size), max_dimension)
+    working = _resize(image, sides[-1])
+    if max_bytes * _BITS_PER_BYTE >= working.width * working.height * _GENEROUS_BITS_PER_PIXEL:
+        best_possible = encode_jpeg(working, MAX_QUALITY, SUBSAMPLING_444)
+        if len(best_possible) <= max_bytes:
+            return best_possible
+    pyramid = _Pyramid(working)
+    reference_planes = _float_planes(_display_view(working))
+    candidates: list[_Candidate] = []
+    falling = 0
+    for side in sides:
+        fitting = _fitting_candidates(pyramid.scaled(side), side, max_bytes, reference_planes)
+        if not fitting:
+            break
+        best_so_far = max((c.score for c in candidates), default=0.0)
+        falling = falling + 1 if max(c.score for c in fitting) < best_so_far - EQUAL_LOOK_TOLERANCE else 0
+        candidates.extend(fitting)
+        if falling == _FALLING_SIDES_BEFORE_STOP:
+            break
+    if not candidates:
+        raise ImageError(
+            "The byte budget of {0:,} bytes is too small: even a {1}x{1} pixel JPEG at quality {2} does not "
+            "fit. Allow more bytes.".format(max_bytes, min(SMALLEST_SIDE, sides[-1]), MIN_QUALITY))
+    return _pick(candidates).data
+
+
+def _jpeg_segments(data: bytes) -> Iterator[tuple[int, bytes]]:
+    """(marker, payload) of each JPEG header segment up to the start of scan; stops at anything malformed."""
+    position = 2
+    while position + 4 <= len(data) and data[position] == 0xFF:
+        marker = data[position + 1]
+        if marker == 0xFF:
+            position += 1
+            continue
+        if marker == 0xDA:
+            return
+        length = int.from_bytes(data[position + 2:position + 4], "big")
+        yield marker, data[position + 4:position + 2 + length]
+        position += 2 + length
+
+
+_START_OF_FRAME_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+_BASELINE_SOF = 0xC0
+_HARMLESS_APP_SEGMENTS = ((0xE0, b"JFIF\x00"), (0xEE, b"Adobe"), (0xE2, b"ICC_PROFILE\x00"))
+
+
+def _is_harmless_segment(marker: int, payload: bytes) -> bool:
+    if not (0xE0 <= marker <= 0xEF or marker == 0xFE):
+        return True
+    return any(marker == known and payload.startswith(prefix) for known, prefix in _HARMLESS_APP_SEGMENTS)
+
+
+def _is_plain_baseline_jpeg(data: bytes) -> bool:
+    """Baseline frame and no metadata segment we would strip (EXIF, XMP, comments, Photoshop...)."""
+    frames = []
+    for marker, payload in _jpeg_segments(data):
+        if marker in _START_OF_FRAME_MARKERS:
+            frames.append(marker)
+        elif not _is_harmless_segment(marker, payload):
+            return False
+    return frames == [_BASELINE_SOF]
+
+
+def _is_srgb(icc_profile: bytes | None) -> bool:
+    if not icc_profile:
+        return True
+    if not HAS_IMAGECMS:
+        return False
+    try:
+        description = ImageCms.getProfileDescription(ImageCms.ImageCmsProfile(io.BytesIO(icc_profile)))
+    except Exception:
+        return False
+    return "srgb" in description.lower()
+
+
+def can_keep_original(data: bytes, image: Image.Image, max_bytes: int, max_dimension: int | None,
+                      crop_mode: str) -> bool:
+    """True when re-encoding would only lose quality: the input already is what we would produce."""
+    return (image.format == "JPEG"
+            and len(data) <= max_bytes
+            and (max_dimension is None or max(image.size) <= max_dimension)
+            and image.mode in ("RGB", "L")
+            and (crop_mode == "none" or image.width == image.height)
+            and _is_plain_baseline_jpeg(data)
+            and _is_srgb(image.info.get("icc_profile")))
+
+
+def prepare_photo(data: bytes, *, max_bytes: int, max_dimension: int | None = None,
+                  crop_mode: str = "none", background: str = "#ffffff",
+                  max_input_bytes: int = DEFAULT_MAX_INPUT_BYTES,
+                  max_pixels: int = DEFAULT_MAX_PIXELS) -> bytes:
+    """Decode, normalise, crop and fit; an input that already qualifies is returned unchanged."""
+    _check_budget(max_bytes, max_dimension)
+    _check_crop_mode(crop_mode)
+    fill = parse_color(background)
+    image = decode(data, max_input_bytes, max_pixels)
+    if can_keep_original(data, image, max_bytes, max_dimension, crop_mode):
+        return bytes(data)
+    return fit_to_budget(crop(normalise(image, fill), crop_mode), max_bytes, max_dimension)
+
+
+def describe(data: bytes) -> dict:
+    """Size, hash, dimensions (as stored) and format, from the header only."""
+    image = _open(data)
+    width, height = image.size
+    return {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest(),
+            "width": width, "height": height, "format": format_name(image)}
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """What a picture looks like in 384 bytes: shape, coarse luminance (16x16) and coarse colour (8x8)."""
+    aspect: float
+    luma: bytes
+    chroma: bytes
+
+
+@dataclass(frozen=True)
+class Similarity:
+    score: float
+    same: bool
+    threshold: float
+
+
+def fingerprint(data_or_image: bytes | Image.Image) -> Fingerprint:
+    """The fingerprint of the picture as shown: EXIF orientation applied, colour profile and alpha resolved."""
+    is_bytes = isinstance(data_or_image, (bytes, bytearray))
+    rgb = normalise(decode(data_or_image) if is_bytes else data_or_image)
+    small = rgb.resize((LUMA_SIDE, LUMA_SIDE), Image.Resampling.LANCZOS, reducing_gap=2.0).convert("YCbCr")
+    luma, blue_chroma, red_chroma = small.split()
+    chroma = b"".join(plane.resize((CHROMA_SIDE, CHROMA_SIDE), Image.Resampling.BOX).tobytes()
+                      for plane in (blue_chroma, red_chroma))
+    return Fingerprint(aspect=rgb.width / rgb.height, luma=luma.tobytes(), chroma=chroma)
+
+
+def _gradients(luma: bytes) -> list[int]:
+    """Horizontal and vertical neighbour differences: the picture's structure, blind to uniform shifts in tone."""
+    side = LUMA_SIDE
+    across = [luma[row * side + col + 1] - luma[row * side + col] for row in range(side) for col in range(side - 1)]
+    down = [luma[(row + 1) * side + col] - luma[row * side + col] for row in range(side - 1) for col in range(side)]
+    return across + down
+
+
+def _correlation(first: list[int], second: list[int]) -> float:
+    count = len(first)
+    mean_first = sum(first) / count
+    mean_second = sum(second) / count
+    centred_first = [value - mean_first for value in first]
+    centred_second = [value - mean_second for value in second]
+    covariance = sum(a * b for a, b in zip(centred_first, centred_second))
+    spread = math.sqrt(sum(a * a for a in centred_first) * sum(b * b for b in centred_second))
+    return covariance / spread if spread else float(first == second)
+
+
+def _mean_abs_difference(first: bytes, second: bytes) -> float:
+    return sum(abs(a - b) for a, b in zip(first, second)) / (255.0 * len(first))
+
+
+def compare_fingerprints(a: Fingerprint, b: Fingerprint) -> Similarity:
+    """1.0 for the same picture: structure (edges in place), tone and colour must all agree, shape too."""
+    if abs(math.log(a.aspect / b.aspect)) > _ASPECT_TOLERANCE:
+        score = 0.0
+    else:
+        structure = max(0.0, _correlation(_gradients(a.luma), _gradients(b.luma)))
+        tone = 1.0 - _LUMA_DIFFERENCE_WEIGHT * _mean_abs_difference(a.luma, b.luma)
+        colour = 1.0 - _CHROMA_DIFFERENCE_WEIGHT * _mean_abs_difference(a.chroma, b.chroma)
+        score = max(0.0, structure * tone * colour)
+    return Similarity(score=score, same=score >= SAME_PICTURE_THRESHOLD, threshold=SAME_PICTURE_THRESHOLD)
+
+
+def compare(a: bytes | Image.Image, b: bytes | Image.Image) -> Similarity:
+    return compare_fingerprints(fingerprint(a), fingerprint(b))

@@ -1,0 +1,90 @@
+"""LDAP helpers: filter escaping, identity forms and the messages for server refusals."""
+
+from __future__ import annotations
+
+import uuid
+
+import ldap3
+import pytest
+
+from ansible_collections.m365.photos.plugins.module_utils import _ldap
+
+BASE = "DC=corp,DC=example"
+
+
+def connection_params(**changes) -> dict:
+    params = dict(server="dc1.corp.example", port=None, tls="ldaps", validate_certs=True, ca_file=None,
+                  auth="simple", bind_dn="CN=svc,DC=corp,DC=example", bind_password="secret",
+                  allow_unencrypted_bind=False, base_dn=None, timeout=5)
+    params.update(changes)
+    return params
+
+
+class RefusingConnection:
+    """Stands in for ldap3.Connection where modify is refused with a given LDAP result."""
+
+    def __init__(self, code: int, description: str) -> None:
+        self.result = dict(result=code, description=description, message="00000057: attribute error")
+
+    def modify(self, dn, changes):
+        return False
+
+
+@pytest.mark.parametrize("identity", ["*)(objectClass=*", "*", "user)(|(cn=*", "a\\b", "x\x00y"])
+def test_filter_metacharacters_in_an_identity_are_escaped(identity):
+    search_filter, kind = _ldap.identity_search(identity, BASE)[2:]
+    value = search_filter.split("(%s=" % kind, 1)[1][:-2]
+    assert not set("*()\\\x00") & set(value.replace("\\2a", "").replace("\\28", "").replace("\\29", "")
+                                       .replace("\\5c", "").replace("\\00", ""))
+
+
+@pytest.mark.parametrize("identity, kind, base, scope", [
+    ("alice", "sAMAccountName", BASE, ldap3.SUBTREE),
+    ("alice@corp.example", "userPrincipalName", BASE, ldap3.SUBTREE),
+    ("CN=Alice,OU=Staff,DC=corp,DC=example", "distinguishedName", "CN=Alice,OU=Staff,DC=corp,DC=example", ldap3.BASE),
+    ("{6f1c0e0a-3c59-4b56-9d1e-6a7b8c9d0e1f}", "objectGUID", BASE, ldap3.SUBTREE),
+])
+def test_identity_form_is_recognised(identity, kind, base, scope):
+    search_base, search_scope, search_filter, found_kind = _ldap.identity_search(identity, BASE)
+    assert search_filter.startswith("(&(objectCategory=person)(objectClass=user)")
+    assert (found_kind, search_base, search_scope) == (kind, base, scope)
+
+
+def test_object_guid_is_searched_as_its_little_endian_bytes():
+    guid = uuid.UUID("6f1c0e0a-3c59-4b56-9d1e-6a7b8c9d0e1f")
+    search_filter = _ldap.identity_search(str(guid), BASE)[2]
+    escaped = "".join("\\%02x" % byte for byte in guid.bytes_le)
+    assert "(objectGUID=%s)" % escaped in search_filter
+
+
+@pytest.mark.parametrize("code, description", [(21, "invalidAttributeSyntax"), (19, "constraintViolation")])
+def test_photo_refused_as_too_large_names_the_schema_limit(code, description):
+    with pytest.raises(_ldap.LdapError, match="102,400 bytes.*Lower max_bytes"):
+        _ldap.write_photo(RefusingConnection(code, description), "CN=Alice,DC=corp", b"x" * 102401)
+
+
+def test_write_refused_for_rights_says_what_to_grant():
+    with pytest.raises(_ldap.LdapError, match="grant it write access"):
+        _ldap.write_photo(RefusingConnection(50, "insufficientAccessRights"), "CN=Alice,DC=corp", b"x")
+
+
+def test_simple_bind_without_encryption_is_refused_before_connecting():
+    with pytest.raises(_ldap.LdapError, match="Refusing to send bind_password"):
+        _ldap.connect(connection_params(tls="none"))
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("socket ssl wrapping error: [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: "
+     "unable to get local issuer certificate (_ssl.c:1006)", "set ca_file"),
+    ("socket ssl wrapping error: [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: "
+     "Hostname mismatch, certificate is not valid for 'dc1'. (_ssl.c:1006)", "server name that the certificate lists"),
+    ("socket connection error while opening: [Errno 111] Connection refused", "connection was refused"),
+    ("socket connection error while opening: timed out", "no answer within 5 seconds"),
+])
+def test_socket_errors_are_explained(text, expected):
+    assert expected in _ldap._explain_socket_error(Exception(text), "dc1:636", connection_params())
+
+
+def test_wrong_password_message_names_the_bind_dn_not_the_password():
+    message = _ldap._explain_bind_failure(dict(result=49, description="invalidCredentials"), connection_params())
+    assert "CN=svc,DC=corp,DC=example" in message and "secret" not in message
