@@ -1,10 +1,13 @@
 """Prepare an ansible-test sanity run that works offline and on a plain checkout.
 
 ansible-test refuses a symlinked collection root, so the checkout's files (tracked and
-untracked-but-not-ignored) are mirrored into DEST; tests/output there is kept, so the
-sanity virtualenvs survive between runs. ansible-test --venv also downloads a pip bootstrap
+untracked-but-not-ignored) that the built collection ships (galaxy.yml's build_ignore) are
+mirrored into DEST; tests/output there is kept, so the
+sanity virtualenvs survive between runs. DEST gets a git repository of its own: ansible-test
+lists files with git, and would otherwise find the checkout's repository, where DEST is ignored. ansible-test --venv also downloads a pip bootstrap
 script from a host this network cannot reach: a stand-in is put where it looks first.
 """
+import fnmatch
 import inspect
 import os
 import re
@@ -12,10 +15,11 @@ import shutil
 import subprocess
 import sys
 
-import ansible_test._internal.python_requirements as python_requirements
+import yaml
+from ansible_test._internal import python_requirements
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-KEEP = {os.path.join("tests", "output")}
+KEEP = {os.path.join("tests", "output"), ".git"}
 
 
 def install_pip_bootstrap() -> None:
@@ -25,12 +29,21 @@ def install_pip_bootstrap() -> None:
     shutil.copyfile(os.path.join(HERE, "get_pip_standin.py"), cache)
 
 
+def build_ignored(relative: str, patterns: list) -> bool:
+    parts = relative.split(os.sep)
+    prefixes = [os.sep.join(parts[:end]) for end in range(1, len(parts) + 1)]
+    return any(fnmatch.fnmatch(candidate, pattern) for candidate in prefixes + parts for pattern in patterns)
+
+
 def checkout_files(root: str) -> set:
+    with open(os.path.join(root, "galaxy.yml"), encoding="utf-8") as galaxy:
+        patterns = yaml.safe_load(galaxy).get("build_ignore") or []
     listing = subprocess.run(
         ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
         cwd=root, check=True, capture_output=True,
     ).stdout.decode()
-    return {name for name in listing.split("\0") if name and os.path.isfile(os.path.join(root, name))}
+    return {name for name in listing.split("\0")
+            if name and os.path.isfile(os.path.join(root, name)) and not build_ignored(name, patterns)}
 
 
 def mirror(root: str, dest: str) -> None:
@@ -54,6 +67,11 @@ def mirror(root: str, dest: str) -> None:
 def main() -> None:
     root, dest = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
     install_pip_bootstrap()
+    os.makedirs(dest, exist_ok=True)
+    if not os.path.isdir(os.path.join(dest, ".git")):
+        subprocess.run(["git", "init", "--quiet", dest], check=True)
+        with open(os.path.join(dest, ".git", "info", "exclude"), "a", encoding="utf-8") as exclude:
+            exclude.write("tests/output/\n")
     mirror(root, dest)
 
 

@@ -98,8 +98,8 @@ def _explain_socket_error(error: Exception, address: str, params: dict) -> str:
         return ("The certificate of the LDAP server %s is not trusted (%s): %s, or set "
                 "validate_certs: false for a test lab only." % (address, _ssl_reason(text), hint))
     if "refused" in text.lower():
-        return ("Cannot reach the LDAP server %s: the connection was refused. Check server, port and "
-                "tls (tls: %s uses port %s)." % (address, params["tls"], params["port"] or _default_port(params["tls"])))
+        return ("Cannot reach the LDAP server %s: the connection was refused. Check server, port and tls "
+                "(tls: %s)." % (address, params["tls"]))
     if "timed out" in text.lower():
         return "Cannot reach the LDAP server %s: no answer within %s seconds. Check server, port and firewalls." % (
             address, params["timeout"])

@@ -14,7 +14,7 @@ description:
   - Idempotent by picture, not by bytes. A photo that already shows the same picture within O(max_bytes)
     is left alone, so an upgrade of the image library that would encode different bytes rewrites nothing.
 author:
-  - m365.photos contributors
+  - m365.photos team (@m365-photos)
 options:
   identity:
     description:

@@ -13,7 +13,7 @@ description:
   - Tells for each user whether the photo is small enough to sync to Exchange Online, and counts the users
     whose photo never arrives in Outlook, OWA and Teams because it is too large.
 author:
-  - m365.photos contributors
+  - m365.photos team (@m365-photos)
 options:
   identities:
     description:
