@@ -1,0 +1,85 @@
+"""Run-time settings: defaults, loading from a JSON file, and partial updates (admin API)."""
+import copy
+import json
+
+DEFAULTS = {
+    # Added to every Graph request (asyncio sleep, never blocks other requests).
+    "latency_ms": 0,
+    "latency_jitter_ms": 0,
+    "authority_latency_ms": 0,
+    # Fault injection on Graph requests, as probabilities 0..1 per HTTP request.
+    "rate_503": 0.0,
+    "rate_504": 0.0,
+    "rate_drop": 0.0,
+    "fault_retry_after_s": None,  # Retry-After on injected 503/504; None = no header
+    "seed": None,  # makes faults and jitter deterministic
+    "throttle": {
+        # Outlook service limits that list "Profile API / Photo", per app and mailbox.
+        "mailbox_requests": 10000,
+        "mailbox_window_s": 600,
+        "mailbox_concurrency": 4,
+        # Global per-app limit; 0 = off (the real one, 130,000 / 10 s, is never reached here).
+        "app_requests": 0,
+        "app_window_s": 10,
+        "concurrency_retry_after_s": 1,
+    },
+    "max_upload_bytes": 4 * 1024 * 1024,
+    "min_photo_px": 48,
+    "accepted_photo_content_types": ["image/jpeg"],
+    "jpeg_quality": 85,
+    "delete_missing_photo_status": 404,
+    "batch_max_requests": 20,
+    "token_lifetime_s": 3600,
+    "graph_audience": "https://graph.microsoft.com",
+}
+
+
+class ConfigError(ValueError):
+    pass
+
+
+def merge(target, update, path=""):
+    """Deep-merge `update` into `target`, refusing keys the defaults do not know."""
+    for key, value in update.items():
+        if key not in target:
+            raise ConfigError(f"unknown setting '{path}{key}'")
+        if isinstance(target[key], dict):
+            if not isinstance(value, dict):
+                raise ConfigError(f"setting '{path}{key}' must be an object")
+            merge(target[key], value, f"{path}{key}.")
+        else:
+            target[key] = value
+
+
+class Config:
+    def __init__(self, overrides=None):
+        self.values = copy.deepcopy(DEFAULTS)
+        self.listeners = []
+        if overrides:
+            self.update(overrides)
+
+    @classmethod
+    def from_file(cls, path):
+        with open(path, encoding="utf-8") as handle:
+            return cls(json.load(handle))
+
+    def update(self, changes):
+        candidate = copy.deepcopy(self.values)
+        merge(candidate, changes)
+        self.values = candidate
+        for listener in self.listeners:
+            listener(self)
+
+    def reset(self, overrides=None):
+        self.values = copy.deepcopy(DEFAULTS)
+        if overrides:
+            merge(self.values, overrides)
+        for listener in self.listeners:
+            listener(self)
+
+    def __getitem__(self, key):
+        return self.values[key]
+
+    @property
+    def throttle(self):
+        return self.values["throttle"]

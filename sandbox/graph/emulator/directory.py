@@ -1,0 +1,170 @@
+"""Tenants, their users and app registrations; credentials are made once and kept in the state dir."""
+import datetime
+import json
+import os
+import uuid
+from dataclasses import dataclass, field
+
+from . import credentials
+
+FEDERATION_AUDIENCE = "api://AzureADTokenExchange"
+FEDERATION_SUBJECT = "repo:m365/photos:environment:sandbox"
+WRITE_ROLES = ["ProfilePhoto.ReadWrite.All", "User.Read.All", "PeopleSettings.Read.All"]
+READ_ONLY_ROLES = ["ProfilePhoto.Read.All"]
+
+
+@dataclass
+class TenantSpec:
+    """What a tenant looks like: names and how many users (user0001@domain ...)."""
+    name: str
+    domain: str
+    user_prefix: str
+    user_count: int
+
+    @property
+    def initial_domain(self):
+        return f"{self.name}.onmicrosoft.com"
+
+
+@dataclass
+class User:
+    id: str
+    user_principal_name: str
+    display_name: str
+
+    def as_graph(self):
+        return {"id": self.id, "userPrincipalName": self.user_principal_name,
+                "displayName": self.display_name, "mail": self.user_principal_name}
+
+
+@dataclass
+class App:
+    client_id: str
+    display_name: str
+    roles: list
+    secrets: list = field(default_factory=list)  # [{"value", "expires"}] expires = epoch seconds
+    certificates: list = field(default_factory=list)  # [{"x5t", "x5t#S256", "pem"}]
+    federated: list = field(default_factory=list)  # [{"issuer", "subject", "audience"}]
+    object_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+
+@dataclass
+class Tenant:
+    name: str
+    id: str
+    domain: str
+    users: list
+    apps: dict  # client_id -> App
+    photo_update_source: str = "cloud"
+    allowed_roles: list = field(default_factory=list)
+
+    def __post_init__(self):
+        self.users_by_key = {}
+        for user in self.users:
+            self.users_by_key[user.id] = user
+            self.users_by_key[user.user_principal_name.lower()] = user
+
+    @property
+    def identifiers(self):
+        return {self.id, self.domain.lower(), f"{self.name}.onmicrosoft.com"}
+
+    def find_user(self, key):
+        return self.users_by_key.get(key.lower())
+
+
+def seed_users(tenant_id, spec):
+    return [User(id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"{tenant_id}/{n}")),
+                 user_principal_name=f"{spec.user_prefix}{n:04d}@{spec.domain}",
+                 display_name=f"{spec.user_prefix.capitalize()} {n:04d}")
+            for n in range(1, spec.user_count + 1)]
+
+
+class Directory:
+    """All tenants. Secrets, certificates and federated token files live in `state_dir` (0600)."""
+
+    def __init__(self, state_dir, specs, federation_issuer):
+        self.state_dir = state_dir
+        self.specs = specs
+        os.makedirs(state_dir, mode=0o700, exist_ok=True)
+        self.signing_key = credentials.load_or_create_rsa_key(self.path("token-signing-key.pem"))
+        self.issuer_key = credentials.load_or_create_rsa_key(self.path("oidc-issuer-key.pem"))
+        self.state = self._load_or_create_state(federation_issuer)
+        self.federation_issuer = self.state["federation_issuer"]
+        self.tenants = {}
+        self.reset()
+
+    def path(self, name):
+        return os.path.join(self.state_dir, name)
+
+    # -- persisted registrations ------------------------------------------------------------
+    def _load_or_create_state(self, federation_issuer):
+        state_file = self.path("state.json")
+        state = {"federation_issuer": federation_issuer, "tenants": {}}
+        if os.path.exists(state_file):
+            with open(state_file, encoding="utf-8") as handle:
+                state = json.load(handle)
+        changed = False
+        for spec in self.specs:
+            if spec.name not in state["tenants"]:
+                state["tenants"][spec.name] = self._register_tenant(spec, state["federation_issuer"])
+                changed = True
+        if changed or not os.path.exists(state_file):
+            credentials.write_private(state_file, json.dumps(state, indent=2))
+        return state
+
+    def _register_tenant(self, spec, federation_issuer):
+        now = int(datetime.datetime.now(datetime.timezone.utc).timestamp())
+        two_years, expired = now + 2 * 365 * 86400, now - 30 * 86400
+        pem, pfx = self.path(f"client-{spec.name}.pem"), self.path(f"client-{spec.name}.pfx")
+        password = credentials.new_password()
+        cert = credentials.create_client_certificate(f"m365-photos-sandbox-{spec.name}", pem, pfx, password)
+        x5t, x5t_s256 = credentials.thumbprints(cert)
+        token_file = self.path(f"federated-token-{spec.name}.jwt")
+        credentials.write_private(token_file, credentials.mint_federated_token(
+            self.issuer_key, federation_issuer, FEDERATION_SUBJECT, FEDERATION_AUDIENCE, 10 * 365 * 86400))
+        apps = {"main": {
+            "client_id": str(uuid.uuid4()), "display_name": f"m365-photos {spec.name}", "roles": WRITE_ROLES,
+            "secrets": [{"value": credentials.new_client_secret(), "expires": two_years}],
+            "certificates": [{"x5t": x5t, "x5t#S256": x5t_s256, "pem": pem, "pfx": pfx, "password": password}],
+            "federated": [{"issuer": federation_issuer, "subject": FEDERATION_SUBJECT,
+                           "audience": FEDERATION_AUDIENCE}],
+            "federated_token_file": token_file,
+        }}
+        if spec.name == "contoso":
+            apps["readonly"] = {"client_id": str(uuid.uuid4()), "display_name": "m365-photos read-only",
+                                "roles": READ_ONLY_ROLES,
+                                "secrets": [{"value": credentials.new_client_secret(), "expires": two_years}]}
+            apps["expired"] = {"client_id": str(uuid.uuid4()), "display_name": "m365-photos expired secret",
+                               "roles": WRITE_ROLES,
+                               "secrets": [{"value": credentials.new_client_secret(), "expires": expired}]}
+        return {"id": str(uuid.uuid4()), "apps": apps}
+
+    # -- live directory ----------------------------------------------------------------------
+    def reset(self):
+        """Back to seed state: users re-created, per-tenant policy back to cloud, apps' roles as registered."""
+        self.tenants = {}
+        for spec in self.specs:
+            saved = self.state["tenants"][spec.name]
+            apps = {}
+            for registration in saved["apps"].values():
+                apps[registration["client_id"]] = App(
+                    client_id=registration["client_id"], display_name=registration["display_name"],
+                    roles=list(registration["roles"]), secrets=registration.get("secrets", []),
+                    certificates=registration.get("certificates", []),
+                    federated=registration.get("federated", []))
+            self.tenants[spec.name] = Tenant(name=spec.name, id=saved["id"], domain=spec.domain,
+                                             users=seed_users(saved["id"], spec), apps=apps)
+
+    def registration(self, tenant_name, app_name):
+        return self.state["tenants"][tenant_name]["apps"].get(app_name)
+
+    def find_tenant(self, identifier, allow_short_name=False):
+        """By GUID or domain, as the authority accepts; the admin API also takes the short name."""
+        identifier = (identifier or "").lower()
+        for tenant in self.tenants.values():
+            if identifier in tenant.identifiers or (allow_short_name and identifier == tenant.name):
+                return tenant
+        return None
+
+    def tenant_by_id(self, tenant_id):
+        return next((t for t in self.tenants.values() if t.id == tenant_id), None)

@@ -1,0 +1,325 @@
+"""Microsoft Graph: users, profile photos, photoUpdateSettings and JSON batching (v1.0 and beta alike)."""
+import asyncio
+import base64
+import json
+import urllib.parse
+from dataclasses import dataclass, field
+
+from . import errors
+from .errors import GraphError
+from .faults import DROP
+from .httpserver import DropConnection
+from .photos import SIZES
+
+ODATA = "https://graph.microsoft.com"
+ANY_ROLE = "any"
+READ_PHOTO = {"ProfilePhoto.Read.All", "ProfilePhoto.ReadWrite.All", "User.Read.All", "User.ReadWrite.All"}
+WRITE_PHOTO = {"ProfilePhoto.ReadWrite.All", "User.ReadWrite.All"}
+READ_SETTINGS = {"PeopleSettings.Read.All", "PeopleSettings.ReadWrite.All"}
+WRITE_SETTINGS = {"PeopleSettings.ReadWrite.All"}
+PHOTO_SOURCES = ("cloud", "onPremises")
+
+
+@dataclass
+class Operation:
+    """One Graph call: a plain HTTP request or one item of a $batch."""
+    method: str
+    path: str  # after the version segment, e.g. /users/x/photo/$value
+    version: str
+    query: dict
+    headers: dict  # lower-case names
+    body: bytes = b""
+    body_too_large: bool = False
+    base_url: str = ""  # https://host:port, for @odata.nextLink
+
+    @property
+    def content_type(self):
+        return (self.headers.get("content-type") or "").split(";")[0].strip().lower()
+
+
+@dataclass
+class Result:
+    status: int
+    json: object = None
+    content: bytes = None
+    content_type: str = None
+    headers: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_error(cls, error, request_id, client_request_id):
+        return cls(error.status, json=error.body(request_id, client_request_id), headers=dict(error.headers))
+
+    def body_bytes(self):
+        if self.json is not None:
+            return json.dumps(self.json).encode(), "application/json;odata.metadata=minimal;odata.streaming=true"
+        return self.content or b"", self.content_type
+
+
+def insufficient_privileges():
+    return GraphError(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
+
+
+def photo_update_blocked():
+    # Undocumented in reality; see docs/sandbox.md.
+    return GraphError(403, "PhotoUpdateDisabledByPolicy",
+                      "Profile photo updates in the cloud are disabled for this organization "
+                      "(photoUpdateSettings.source is 'onPremises'). Update the photo on-premises instead.")
+
+
+def parse_size(size_id):
+    """'96x96' (or '96') -> 96 for a documented size, else None."""
+    width, _, height = size_id.lower().partition("x")
+    if width.isdigit() and (not height or height == width) and int(width) in SIZES:
+        return int(width)
+    return None
+
+
+class Graph:
+    def __init__(self, directory, authority, photos, throttle, faults, log, config):
+        self.directory, self.authority, self.photos = directory, authority, photos
+        self.throttle, self.faults, self.log, self.config = throttle, faults, log, config
+        self.routes = [
+            ("GET", "/users", ANY_ROLE, self.list_users),
+            ("GET", "/users/{user}", ANY_ROLE, self.get_user),
+            ("GET", "/users/{user}/photo", READ_PHOTO, self.photo_metadata),
+            ("DELETE", "/users/{user}/photo", WRITE_PHOTO, self.delete_photo),
+            ("GET", "/users/{user}/photo/$value", READ_PHOTO, self.photo_content),
+            ("PUT", "/users/{user}/photo/$value", WRITE_PHOTO, self.upload_photo),
+            ("PATCH", "/users/{user}/photo/$value", WRITE_PHOTO, self.upload_photo),
+            ("DELETE", "/users/{user}/photo/$value", WRITE_PHOTO, self.delete_photo),
+            ("GET", "/users/{user}/photos", READ_PHOTO, self.list_photo_sizes),
+            ("GET", "/users/{user}/photos/{size}", READ_PHOTO, self.photo_metadata),
+            ("GET", "/users/{user}/photos/{size}/$value", READ_PHOTO, self.photo_content),
+            ("GET", "/admin/people/photoUpdateSettings", READ_SETTINGS, self.get_photo_settings),
+            ("PATCH", "/admin/people/photoUpdateSettings", WRITE_SETTINGS, self.update_photo_settings),
+        ]
+
+    # -- routing -----------------------------------------------------------------------------
+    def match(self, method, path):
+        """(handler, permission, params, pattern) or raise a GraphError like Graph's for bad URLs."""
+        segments = [urllib.parse.unquote(s) for s in path.strip("/").split("/")]
+        if segments and segments[0].lower() == "me":
+            raise GraphError(400, "BadRequest", "/me request is only valid with delegated authentication flow.")
+        known_path = False
+        for route_method, pattern, permission, handler in self.routes:
+            template = pattern.strip("/").split("/")
+            if len(template) != len(segments):
+                continue
+            params = {}
+            for expected, actual in zip(template, segments):
+                if expected.startswith("{"):
+                    params[expected[1:-1]] = actual
+                elif expected.lower() != actual.lower():
+                    break
+            else:
+                known_path = True
+                if route_method == method:
+                    return handler, permission, params, pattern
+        if known_path:
+            raise GraphError(405, "Request_BadRequest", f"The HTTP method '{method}' is not supported here.")
+        unknown = next((s for s in segments if s.lower() not in
+                        {"users", "photo", "photos", "$value", "admin", "people", "photoupdatesettings"}),
+                       segments[-1] if segments else "")
+        raise GraphError(400, "BadRequest", f"Resource not found for the segment '{unknown}'.")
+
+    # -- one operation -----------------------------------------------------------------------
+    async def execute(self, op, authorization, request_id, client_request_id, latency_s=0.0):
+        """Run one operation: auth, scripted faults, throttling, handler. Returns (Result, pattern, app)."""
+        pattern, app_id = "(unknown)", None
+        try:
+            handler, permission, params, pattern = self.match(op.method, op.path)
+            claims = self.authority.verify_access_token(authorization)
+            app_id = claims.get("appid")
+            tenant = self.directory.tenant_by_id(claims["tid"])
+            if op.body_too_large:
+                raise GraphError(413, "RequestEntityTooLarge",
+                                 f"The request body exceeds the maximum of {self.config['max_upload_bytes']} bytes.")
+            fault = self.faults.scripted_fault(op.method, op.path)
+            if fault == DROP:
+                raise DropConnection()
+            if fault is not None:
+                raise fault
+            user = tenant.find_user(params["user"]) if "user" in params else None
+            mailbox = (user.id if user else params["user"].lower()) if "user" in params else None
+            with self.throttle.operation(app_id, mailbox):
+                if latency_s:
+                    await asyncio.sleep(latency_s)
+                self._authorize(claims, permission)
+                if "user" in params and user is None:
+                    raise errors.not_found_user(params["user"])
+                result = await handler(op, tenant, user, params)
+        except GraphError as error:
+            result = Result.from_error(error, request_id, client_request_id)
+        return result, pattern, app_id
+
+    @staticmethod
+    def _authorize(claims, permission):
+        roles = set(claims.get("roles") or ())
+        if permission == ANY_ROLE:
+            if not roles:
+                raise insufficient_privileges()
+        elif not roles & permission:
+            raise insufficient_privileges() if permission in (READ_SETTINGS, WRITE_SETTINGS) \
+                else errors.access_denied()
+
+    # -- $batch ------------------------------------------------------------------------------
+    async def batch(self, op, authorization, request_id, client_request_id, latency_s):
+        try:
+            items = self._batch_items(op)
+        except GraphError as error:
+            return Result.from_error(error, request_id, client_request_id)
+
+        async def run(item):
+            result, pattern, app_id = await self._run_batch_item(item, op, authorization, request_id,
+                                                                 client_request_id, latency_s)
+            body, _ = result.body_bytes()
+            self.log.record(item["method"].upper(), pattern, result.status, len(str(item.get("body") or "")),
+                            len(body), path=item["url"], app=app_id, batch_item=True)
+            return self._batch_response(item["id"], result)
+
+        return Result(200, json={"responses": list(await asyncio.gather(*(run(item) for item in items)))})
+
+    def _batch_items(self, op):
+        if op.body_too_large:
+            raise GraphError(413, "RequestEntityTooLarge", "The batch request body is too large.")
+        try:
+            items = json.loads(op.body or b"null")["requests"]
+        except (ValueError, TypeError, KeyError):
+            raise GraphError(400, "BadRequest", "Invalid batch payload format.") from None
+        if not isinstance(items, list) or not items:
+            raise GraphError(400, "BadRequest", "Invalid batch payload format.")
+        limit = int(self.config["batch_max_requests"])
+        if len(items) > limit:
+            raise GraphError(400, "BadRequest", f"Number of requests in the batch ({len(items)}) exceeds the "
+                                                f"maximum of {limit}.")
+        ids = [str(item.get("id")) for item in items if isinstance(item, dict)]
+        if len(ids) != len(items) or any(not (item.get("method") and item.get("url")) for item in items):
+            raise GraphError(400, "BadRequest", "Each batch request needs id, method and url.")
+        if len(set(ids)) != len(ids):
+            raise GraphError(400, "BadRequest", "Batch request contains duplicate ids.")
+        return items
+
+    async def _run_batch_item(self, item, parent, authorization, request_id, client_request_id, latency_s):
+        try:
+            headers = {k.lower(): str(v) for k, v in (item.get("headers") or {}).items()}
+            url = str(item["url"])
+            if "://" in url:
+                raise GraphError(400, "BadRequest", "Batch request URLs must be relative.")
+            path, _, query = url.partition("?")
+            body = item.get("body")
+            if body is None:
+                body_bytes = b""
+            elif isinstance(body, (dict, list)):
+                body_bytes = json.dumps(body).encode()
+            else:
+                body_bytes = base64.b64decode(str(body), validate=True)
+            op = Operation(str(item["method"]).upper(), "/" + path.lstrip("/"), parent.version,
+                           dict(urllib.parse.parse_qsl(query)), headers, body_bytes, base_url=parent.base_url)
+        except (ValueError, TypeError) as exc:
+            error = GraphError(400, "BadRequest", f"Invalid batch request item: {exc}")
+            return Result.from_error(error, request_id, client_request_id), "(invalid)", None
+        try:
+            return await self.execute(op, authorization, request_id, client_request_id, latency_s)
+        except DropConnection:  # a single item cannot drop the shared connection
+            return Result.from_error(errors.GraphError(504, "GatewayTimeout", "Injected dropped item."),
+                                     request_id, client_request_id), "(dropped)", None
+
+    @staticmethod
+    def _batch_response(item_id, result):
+        response = {"id": item_id, "status": result.status, "headers": dict(result.headers)}
+        if result.json is not None:
+            response["headers"]["Content-Type"] = "application/json"
+            response["body"] = result.json
+        elif result.content:
+            response["headers"]["Content-Type"] = result.content_type
+            response["body"] = base64.b64encode(result.content).decode()
+        return response
+
+    # -- handlers ----------------------------------------------------------------------------
+    @staticmethod
+    def _select(document, op):
+        wanted = [f.strip() for f in op.query.get("$select", "").split(",") if f.strip()]
+        return {k: v for k, v in document.items() if not wanted or k in wanted}
+
+    async def get_user(self, op, tenant, user, params):
+        return Result(200, json={"@odata.context": f"{ODATA}/{op.version}/$metadata#users/$entity",
+                                 **self._select(user.as_graph(), op)})
+
+    async def list_users(self, op, tenant, user, params):
+        try:
+            top = min(max(int(op.query.get("$top") or 100), 1), 999)
+            start = max(int(op.query.get("$skiptoken") or 0), 0)
+        except ValueError:
+            raise GraphError(400, "BadRequest", "$top and $skiptoken must be integers.") from None
+        page = tenant.users[start:start + top]
+        body = {"@odata.context": f"{ODATA}/{op.version}/$metadata#users",
+                "value": [self._select(u.as_graph(), op) for u in page]}
+        if start + top < len(tenant.users):
+            body["@odata.nextLink"] = (f"{op.base_url}/{op.version}/users?"
+                                       f"$top={top}&$skiptoken={start + top}")
+        return Result(200, json=body)
+
+    def _stored_photo(self, tenant, user, params):
+        photo = self.photos.get(tenant.id, user.id)
+        if photo is None:
+            raise errors.image_not_found()
+        side = photo.largest
+        if "size" in params:
+            side = parse_size(params["size"])
+            if side is None or side not in photo.sizes:
+                raise errors.image_not_found()
+        return photo, side
+
+    async def photo_metadata(self, op, tenant, user, params):
+        photo, side = self._stored_photo(tenant, user, params)
+        context = f"users('{user.id}')/photo/$entity" if "size" not in params else f"users('{user.id}')/photos/$entity"
+        return Result(200, json={"@odata.context": f"{ODATA}/{op.version}/$metadata#{context}",
+                                 **photo.metadata(side)})
+
+    async def list_photo_sizes(self, op, tenant, user, params):
+        photo = self.photos.get(tenant.id, user.id)
+        sizes = photo.sizes if photo else ()
+        return Result(200, json={"@odata.context": f"{ODATA}/{op.version}/$metadata#users('{user.id}')/photos",
+                                 "value": [photo.metadata(side) for side in sizes]})
+
+    async def photo_content(self, op, tenant, user, params):
+        photo, side = self._stored_photo(tenant, user, params)
+        return Result(200, content=await self.photos.content(photo, side), content_type="image/jpeg",
+                      headers={"ETag": photo.etag})
+
+    async def upload_photo(self, op, tenant, user, params):
+        if tenant.photo_update_source == "onPremises":
+            raise photo_update_blocked()
+        if op.content_type not in self.config["accepted_photo_content_types"]:
+            raise GraphError(415, "UnsupportedMediaType",
+                             f"The Content-Type '{op.content_type}' is not supported for a profile photo; "
+                             f"send {' or '.join(self.config['accepted_photo_content_types'])}.")
+        if not op.body:
+            raise GraphError(400, "ErrorInvalidImage", "The request body is empty; send the photo's bytes.")
+        await self.photos.put(tenant.id, user.id, op.body)
+        return Result(200)
+
+    async def delete_photo(self, op, tenant, user, params):
+        if tenant.photo_update_source == "onPremises":
+            raise photo_update_blocked()
+        if not self.photos.delete(tenant.id, user.id) and self.config["delete_missing_photo_status"] == 404:
+            raise errors.image_not_found()
+        return Result(204)
+
+    def _settings(self, op, tenant):
+        return {"@odata.context": f"{ODATA}/{op.version}/$metadata#admin/people/photoUpdateSettings/$entity",
+                "id": tenant.id, "source": tenant.photo_update_source, "allowedRoles": list(tenant.allowed_roles)}
+
+    async def get_photo_settings(self, op, tenant, user, params):
+        return Result(200, json=self._settings(op, tenant))
+
+    async def update_photo_settings(self, op, tenant, user, params):
+        try:
+            changes = json.loads(op.body or b"{}")
+        except ValueError:
+            raise GraphError(400, "BadRequest", "The request body is not valid JSON.") from None
+        if changes.get("source", tenant.photo_update_source) not in PHOTO_SOURCES:
+            raise GraphError(400, "BadRequest", f"source must be one of {', '.join(PHOTO_SOURCES)}.")
+        tenant.photo_update_source = changes.get("source", tenant.photo_update_source)
+        tenant.allowed_roles = list(changes.get("allowedRoles", tenant.allowed_roles))
+        return Result(200, json=self._settings(op, tenant))

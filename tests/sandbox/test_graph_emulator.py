@@ -1,0 +1,423 @@
+"""The Graph sandbox against the real azure-identity and msgraph-sdk, over real TLS.
+
+A session fixture starts a private emulator (own CA, own state, free port), so this file does not
+depend on a running sandbox. Each test starts from seed state (POST /_sandbox/reset).
+"""
+import asyncio
+import base64
+import io
+import os
+import ssl
+import sys
+import threading
+
+import httpx
+import jwt
+import pytest
+from PIL import Image
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(REPO, "sandbox", "graph"))
+
+from emulator.testing import start_emulator  # noqa: E402
+
+pytest.importorskip("msgraph")
+from azure.core.exceptions import ClientAuthenticationError  # noqa: E402
+from azure.identity import CertificateCredential, ClientSecretCredential  # noqa: E402
+from azure.identity.aio import ClientAssertionCredential  # noqa: E402
+from azure.identity.aio import ClientSecretCredential as AsyncClientSecretCredential  # noqa: E402
+from azure.identity.aio import WorkloadIdentityCredential  # noqa: E402
+from kiota_abstractions.api_error import APIError  # noqa: E402
+from kiota_abstractions.base_request_configuration import RequestConfiguration  # noqa: E402
+from kiota_abstractions.headers_collection import HeadersCollection  # noqa: E402
+from kiota_authentication_azure.azure_identity_authentication_provider import (  # noqa: E402
+    AzureIdentityAuthenticationProvider)
+from msgraph import GraphServiceClient  # noqa: E402
+from msgraph.graph_request_adapter import GraphRequestAdapter  # noqa: E402
+from msgraph_core import GraphClientFactory  # noqa: E402
+
+SCOPE = "https://graph.microsoft.com/.default"
+
+
+@pytest.fixture(scope="session")
+def sandbox(tmp_path_factory):
+    emulator = start_emulator(str(tmp_path_factory.mktemp("graph-sandbox")))
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture(autouse=True)
+def seed_state(sandbox):
+    sandbox.admin("POST", "/reset")
+
+
+@pytest.fixture
+def env(sandbox):
+    return sandbox.env
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+def jpeg(size=(504, 504), color=(200, 30, 30), exif=True):
+    image = Image.new("RGB", size, color)
+    out = io.BytesIO()
+    if exif:
+        metadata = Image.Exif()
+        metadata[0x010E] = "sandbox test photo"  # ImageDescription
+        image.save(out, "JPEG", quality=95, exif=metadata)
+    else:
+        image.save(out, "JPEG", quality=95)
+    return out.getvalue()
+
+
+def credential_kwargs(env):
+    return {"authority": env["SANDBOX_AUTHORITY_URL"], "connection_verify": env["SANDBOX_CA_FILE"]}
+
+
+def secret_credential(env, suffix="", client="CLIENT"):
+    return ClientSecretCredential(env[f"SANDBOX_TENANT_ID{suffix}"], env[f"SANDBOX_{client}_ID{suffix}"],
+                                  env[f"SANDBOX_{client}_SECRET{suffix}"], disable_instance_discovery=True,
+                                  **credential_kwargs(env))
+
+
+def graph_client(env, credential):
+    """A GraphServiceClient for the sandbox, built the way REFERENCE.md prescribes for a local server."""
+    ssl_context = ssl.create_default_context(cafile=env["SANDBOX_CA_FILE"])
+    http_client = GraphClientFactory.create_with_default_middleware(client=httpx.AsyncClient(verify=ssl_context))
+    adapter = GraphRequestAdapter(AzureIdentityAuthenticationProvider(credential, scopes=[SCOPE]), http_client)
+    adapter.base_url = env["SANDBOX_GRAPH_URL"]
+    return GraphServiceClient(request_adapter=adapter)
+
+
+def jpeg_config():
+    config = RequestConfiguration(headers=HeadersCollection())
+    config.headers.add("Content-Type", "image/jpeg")
+    return config
+
+
+def run(coroutine_factory, env, credential=None):
+    """One asyncio.run per scenario, with the client created (and the credential closed) inside it."""
+    async def main():
+        cred = credential() if callable(credential) else (credential or secret_credential(env))
+        try:
+            return await coroutine_factory(graph_client(env, cred))
+        finally:
+            closer = getattr(cred, "close")
+            result = closer()
+            if asyncio.iscoroutine(result):
+                await result
+    return asyncio.run(main())
+
+
+def token_for(env, suffix="", client="CLIENT"):
+    return secret_credential(env, suffix, client).get_token(SCOPE).token
+
+
+def raw_graph(env, method, path, token, **kwargs):
+    with httpx.Client(verify=ssl.create_default_context(cafile=env["SANDBOX_CA_FILE"])) as client:
+        return client.request(method, env["SANDBOX_AUTHORITY_URL"] + path,
+                              headers={"Authorization": f"Bearer {token}", **kwargs.pop("headers", {})}, **kwargs)
+
+
+def token_request(env, tenant, **form):
+    with httpx.Client(verify=ssl.create_default_context(cafile=env["SANDBOX_CA_FILE"])) as client:
+        return client.post(f"{env['SANDBOX_AUTHORITY_URL']}/{tenant}/oauth2/v2.0/token",
+                           data={"grant_type": "client_credentials", "scope": SCOPE, **form})
+
+
+def first_user(env, suffix=""):
+    return env[f"SANDBOX_GRAPH_FIRST_USER{suffix}"]
+
+
+# -- authority -------------------------------------------------------------------------------
+
+def test_client_secret_reads_user_and_missing_photo_is_404(env):
+    upn = first_user(env)
+
+    async def scenario(client):
+        user = await client.users.by_user_id(upn).get()
+        with pytest.raises(APIError) as missing:
+            await client.users.by_user_id(upn).photo.get()
+        return user, missing.value
+
+    user, error = run(scenario, env)
+    assert user.user_principal_name == upn and user.id
+    assert error.response_status_code == 404 and error.error.code == "ImageNotFound"
+
+
+@pytest.mark.parametrize("form", ["pem", "pfx"])
+def test_certificate_credential(env, form):
+    if form == "pem":
+        credential = CertificateCredential(env["SANDBOX_TENANT_ID"], env["SANDBOX_CLIENT_ID"],
+                                           env["SANDBOX_CLIENT_CERTIFICATE_PATH"], disable_instance_discovery=True,
+                                           **credential_kwargs(env))
+    else:
+        credential = CertificateCredential(env["SANDBOX_TENANT_ID"], env["SANDBOX_CLIENT_ID"],
+                                           env["SANDBOX_CLIENT_CERTIFICATE_PFX_PATH"],
+                                           password=env["SANDBOX_CLIENT_CERTIFICATE_PASSWORD"],
+                                           disable_instance_discovery=True, **credential_kwargs(env))
+    token = credential.get_token(SCOPE).token
+    claims = jwt.decode(token, options={"verify_signature": False})
+    assert claims["tid"] == env["SANDBOX_TENANT_ID"] and claims["appid"] == env["SANDBOX_CLIENT_ID"]
+    assert "ProfilePhoto.ReadWrite.All" in claims["roles"] and claims["aud"] == "https://graph.microsoft.com"
+
+
+def test_certificate_of_another_app_is_refused(env):
+    credential = CertificateCredential(env["SANDBOX_TENANT_ID"], env["SANDBOX_CLIENT_ID"],
+                                       env["SANDBOX_CLIENT_CERTIFICATE_PATH_FABRIKAM"],
+                                       disable_instance_discovery=True, **credential_kwargs(env))
+    with pytest.raises(ClientAuthenticationError, match="AADSTS700027"):
+        credential.get_token(SCOPE)
+
+
+def test_federated_credentials(env):
+    def assertion():
+        with open(env["SANDBOX_FEDERATED_TOKEN_FILE"], encoding="utf-8") as handle:
+            return handle.read().strip()
+
+    upn = first_user(env)
+    scenario = lambda client: client.users.by_user_id(upn).get()  # noqa: E731
+    assertion_credential = lambda: ClientAssertionCredential(  # noqa: E731
+        env["SANDBOX_TENANT_ID"], env["SANDBOX_CLIENT_ID"], assertion, **credential_kwargs(env))
+    workload_credential = lambda: WorkloadIdentityCredential(  # noqa: E731
+        tenant_id=env["SANDBOX_TENANT_ID"], client_id=env["SANDBOX_CLIENT_ID"],
+        token_file_path=env["SANDBOX_FEDERATED_TOKEN_FILE"], **credential_kwargs(env))
+    assert run(scenario, env, assertion_credential).user_principal_name == upn
+    assert run(scenario, env, workload_credential).user_principal_name == upn
+
+
+def test_federated_token_with_unknown_subject_is_refused(sandbox, env):
+    token = sandbox.admin("POST", "/oidc/token", {"subject": "repo:someone/else:ref:refs/heads/main"})["token"]
+    response = token_request(env, env["SANDBOX_TENANT_ID"], client_id=env["SANDBOX_CLIENT_ID"],
+                             client_assertion_type="urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                             client_assertion=token)
+    assert response.status_code == 401 and response.json()["error"] == "invalid_client"
+    assert response.json()["error_codes"] == [70021]
+
+
+def test_wrong_secret_names_aadsts7000215(env):
+    credential = ClientSecretCredential(env["SANDBOX_TENANT_ID"], env["SANDBOX_CLIENT_ID"], "not-the-secret",
+                                        disable_instance_discovery=True, **credential_kwargs(env))
+    with pytest.raises(ClientAuthenticationError, match="AADSTS7000215"):
+        credential.get_token(SCOPE)
+
+
+@pytest.mark.parametrize("case, status, error, code", [
+    ("expired", 401, "invalid_client", 7000222),
+    ("unknown_client", 400, "unauthorized_client", 700016),
+    ("unknown_tenant", 400, "invalid_request", 90002),
+])
+def test_token_endpoint_error_shapes(env, case, status, error, code):
+    tenant, client, secret = env["SANDBOX_TENANT_ID"], env["SANDBOX_EXPIRED_CLIENT_ID"], env["SANDBOX_EXPIRED_CLIENT_SECRET"]
+    if case == "unknown_client":
+        client = "11111111-2222-3333-4444-555555555555"
+    if case == "unknown_tenant":
+        tenant = "nosuchtenant.onmicrosoft.com"
+    response = token_request(env, tenant, client_id=client, client_secret=secret)
+    body = response.json()
+    assert response.status_code == status and body["error"] == error and body["error_codes"] == [code]
+    assert body["error_description"].startswith(f"AADSTS{code}:") and body["trace_id"] and body["correlation_id"]
+
+
+def test_tenant_by_domain_and_async_credential(env):
+    credential = lambda: AsyncClientSecretCredential(  # noqa: E731
+        env["SANDBOX_TENANT_DOMAIN_FABRIKAM"], env["SANDBOX_CLIENT_ID_FABRIKAM"],
+        env["SANDBOX_CLIENT_SECRET_FABRIKAM"], **credential_kwargs(env))
+    upn = first_user(env, "_FABRIKAM")
+    user = run(lambda client: client.users.by_user_id(upn).get(), env, credential)
+    assert user.user_principal_name == upn
+
+
+# -- Graph photos ----------------------------------------------------------------------------
+
+def test_upload_and_read_back(sandbox, env):
+    upn, upload = first_user(env), jpeg((504, 504))
+
+    async def scenario(client):
+        user = client.users.by_user_id(upn)
+        await user.photo.content.put(upload, request_configuration=jpeg_config())
+        first = await user.photo.get()
+        sizes = await user.photos.get()
+        small = await user.photos.by_profile_photo_id("96x96").content.get()
+        largest = await user.photo.content.get()
+        await user.photo.content.put(upload, request_configuration=jpeg_config())
+        second = await user.photo.get()
+        return first, sizes, small, largest, second
+
+    first, sizes, small, largest, second = run(scenario, env)
+    assert (first.id, first.width, first.height) == ("504x504", 504, 504)
+    assert [p.id for p in sizes.value] == [f"{s}x{s}" for s in (48, 64, 96, 120, 240, 360, 432, 504)]
+    assert Image.open(io.BytesIO(small)).size == (96, 96)
+    assert largest != upload and Image.open(io.BytesIO(largest)).size == (504, 504)
+    assert not Image.open(io.BytesIO(largest)).getexif(), "re-encoded photo must carry no EXIF"
+    etag = lambda photo: photo.additional_data["@odata.mediaEtag"]  # noqa: E731
+    assert etag(first) != etag(second), "identical re-upload must get a new media ETag"
+    stored, headers = sandbox.admin("GET", f"/tenants/contoso/users/{upn}/photo", raw=True)
+    assert stored == largest and headers["X-Sandbox-Photo-Etag"] == etag(second)
+
+
+def test_non_square_upload_is_cropped_and_delete(env):
+    upn = first_user(env)
+
+    async def scenario(client):
+        user = client.users.by_user_id(upn)
+        await user.photo.content.put(jpeg((300, 130)), request_configuration=jpeg_config())
+        metadata = await user.photo.get()
+        await user.photo.content.delete()
+        with pytest.raises(APIError) as gone:
+            await user.photo.content.get()
+        return metadata, gone.value
+
+    metadata, gone = run(scenario, env)
+    assert (metadata.id, metadata.width) == ("120x120", 120)
+    assert gone.response_status_code == 404
+
+
+def test_read_only_app_cannot_upload(env):
+    credential = secret_credential(env, client="READONLY_CLIENT")
+    upn = first_user(env)
+
+    async def scenario(client):
+        with pytest.raises(APIError) as denied:
+            await client.users.by_user_id(upn).photo.content.put(jpeg(), request_configuration=jpeg_config())
+        return denied.value
+
+    error = run(scenario, env, credential)
+    assert error.response_status_code == 403 and error.error.code == "ErrorAccessDenied"
+
+
+def test_on_premises_policy_refuses_writes(sandbox, env):
+    sandbox.admin("PUT", "/tenants/contoso/photoUpdateSettings", {"source": "onPremises"})
+    token = token_for(env)
+    settings = raw_graph(env, "GET", "/beta/admin/people/photoUpdateSettings", token)
+    assert settings.status_code == 200 and settings.json()["source"] == "onPremises"
+    refused = raw_graph(env, "PUT", f"/v1.0/users/{first_user(env)}/photo/$value", token, content=jpeg(),
+                        headers={"Content-Type": "image/jpeg"})
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "PhotoUpdateDisabledByPolicy"
+    other_tenant = raw_graph(env, "PUT", f"/v1.0/users/{first_user(env, '_TAILSPIN')}/photo/$value",
+                             token_for(env, "_TAILSPIN"), content=jpeg(), headers={"Content-Type": "image/jpeg"})
+    assert other_tenant.status_code == 200
+
+
+@pytest.mark.parametrize("body, content_type, status, code", [
+    (b"\xff\xd8" + b"\0" * (4 * 1024 * 1024), "image/jpeg", 413, "RequestEntityTooLarge"),
+    ("small", "image/jpeg", 400, "ValidationWidthTooSmall"),
+    (b"this is not an image", "image/jpeg", 400, "ErrorInvalidImage"),
+    ("ok", "image/gif", 415, "UnsupportedMediaType"),
+])
+def test_upload_validation(env, body, content_type, status, code):
+    body = {"small": jpeg((23, 23)), "ok": jpeg()}.get(body, body)
+    response = raw_graph(env, "PUT", f"/v1.0/users/{first_user(env)}/photo/$value", token_for(env),
+                         content=body, headers={"Content-Type": content_type, "client-request-id": "abc-123"})
+    error = response.json()["error"]
+    assert response.status_code == status and error["code"] == code
+    assert error["innerError"]["client-request-id"] == "abc-123" and response.headers["request-id"]
+
+
+def test_tokens_and_tenants_are_checked(sandbox, env):
+    upn = first_user(env)
+    foreign = raw_graph(env, "GET", f"/v1.0/users/{upn}", token_for(env, "_FABRIKAM"))
+    assert foreign.status_code == 404 and foreign.json()["error"]["code"] == "Request_ResourceNotFound"
+    assert raw_graph(env, "GET", f"/v1.0/users/{upn}", "garbage").status_code == 401
+    expired = sandbox.admin("POST", "/tenants/contoso/tokens",
+                            {"client_id": env["SANDBOX_CLIENT_ID"], "lifetime_s": -60})["access_token"]
+    response = raw_graph(env, "GET", f"/v1.0/users/{upn}", expired)
+    assert response.status_code == 401 and response.json()["error"]["code"] == "InvalidAuthenticationToken"
+
+
+# -- throttling, faults, batching, log -------------------------------------------------------
+
+def test_sdk_retries_a_throttled_jpeg_upload(sandbox, env):
+    sandbox.admin("POST", "/faults", {"status": 429, "retry_after": 1, "match": "/photo/$value", "method": "PUT"})
+    upn = first_user(env)
+    run(lambda client: client.users.by_user_id(upn).photo.content.put(jpeg(), request_configuration=jpeg_config()),
+        env)
+    puts = sandbox.admin("GET", "/log")["by_endpoint"]["PUT /users/{user}/photo/$value"]
+    assert puts["statuses"] == {"429": 1, "200": 1}
+
+
+def test_mailbox_rate_and_concurrency_limits(sandbox, env):
+    sandbox.admin("PUT", "/config", {"throttle": {"mailbox_requests": 2, "mailbox_window_s": 60}})
+    token, path = token_for(env), f"/v1.0/users/{first_user(env)}"
+    statuses = [raw_graph(env, "GET", path, token).status_code for _ in range(3)]
+    assert statuses == [200, 200, 429]
+    throttled = raw_graph(env, "GET", path, token)
+    assert throttled.json()["error"]["code"] == "ApplicationThrottled" and int(throttled.headers["Retry-After"]) > 1
+
+    sandbox.admin("PUT", "/config", {"latency_ms": 800, "throttle": {"mailbox_requests": 10000,
+                                                                     "mailbox_concurrency": 2}})
+    other = f"/v1.0/users/{env['SANDBOX_GRAPH_USER_PREFIX']}0002@{env['SANDBOX_TENANT_DOMAIN']}"
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(raw_graph(env, "GET", other, token).status_code))
+               for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == [200, 200, 429, 429]
+
+
+def test_injected_faults_are_deterministic(sandbox, env):
+    token, path = token_for(env), f"/v1.0/users/{first_user(env)}"
+    sandbox.admin("PUT", "/config", {"rate_503": 1.0, "fault_retry_after_s": 2})
+    unavailable = raw_graph(env, "GET", path, token)
+    assert unavailable.status_code == 503 and unavailable.headers["Retry-After"] == "2"
+    sandbox.admin("PUT", "/config", {"rate_503": 0, "rate_drop": 1.0})
+    with pytest.raises(httpx.RemoteProtocolError):
+        raw_graph(env, "GET", path, token)
+
+    def draws(seed):
+        sandbox.admin("PUT", "/config", {"rate_drop": 0, "rate_504": 0.5, "seed": seed})
+        return [raw_graph(env, "GET", path, token).status_code for _ in range(12)]
+    assert draws(7) == draws(7) and 504 in draws(7)
+    assert sandbox.admin("GET", "/log")["faults"]["drop"] == 1
+
+
+def test_batch_of_twenty_gets(sandbox, env):
+    token = token_for(env)
+    sandbox.admin("PUT", f"/tenants/contoso/users/{first_user(env)}/photo", jpeg((120, 120)))
+    prefix, domain = env["SANDBOX_GRAPH_USER_PREFIX"], env["SANDBOX_TENANT_DOMAIN"]
+    requests = [{"id": "photo", "method": "GET", "url": f"/users/{first_user(env)}/photos/64x64/$value"}]
+    requests += [{"id": str(n), "method": "GET", "url": f"/users/{prefix}{n:04d}@{domain}"} for n in range(1, 20)]
+    response = raw_graph(env, "POST", "/v1.0/$batch", token, json={"requests": requests})
+    assert response.status_code == 200
+    items = {item["id"]: item for item in response.json()["responses"]}
+    assert len(items) == 20 and all(items[str(n)]["status"] == 200 for n in range(1, 20))
+    photo = items["photo"]
+    assert photo["headers"]["Content-Type"] == "image/jpeg"
+    assert Image.open(io.BytesIO(base64.b64decode(photo["body"]))).size == (64, 64)
+    log = sandbox.admin("GET", "/log")
+    assert log["batch_items"] == 20 and log["by_endpoint"]["POST /$batch"]["count"] == 1
+
+    too_many = raw_graph(env, "POST", "/v1.0/$batch", token,
+                         json={"requests": [{"id": str(n), "method": "GET", "url": "/users"} for n in range(21)]})
+    assert too_many.status_code == 400
+
+
+def test_batch_items_are_throttled_individually(sandbox, env):
+    sandbox.admin("POST", "/faults", {"status": 429, "retry_after": 3, "match": "0002@"})
+    prefix, domain = env["SANDBOX_GRAPH_USER_PREFIX"], env["SANDBOX_TENANT_DOMAIN"]
+    requests = [{"id": str(n), "method": "GET", "url": f"/users/{prefix}{n:04d}@{domain}"} for n in (1, 2, 3)]
+    items = {i["id"]: i for i in raw_graph(env, "POST", "/v1.0/$batch", token_for(env),
+                                           json={"requests": requests}).json()["responses"]}
+    assert [items[k]["status"] for k in ("1", "2", "3")] == [200, 429, 200]
+    assert items["2"]["headers"]["Retry-After"] == "3"
+
+
+def test_request_log_counts(sandbox, env):
+    sandbox.admin("POST", "/log/reset")
+    upn = first_user(env)
+
+    async def scenario(client):
+        await client.users.by_user_id(upn).get()
+        await client.users.by_user_id(upn).photo.content.put(jpeg(), request_configuration=jpeg_config())
+        await client.users.by_user_id(upn).photo.get()
+
+    run(scenario, env)
+    log = sandbox.admin("GET", "/log")
+    endpoints = log["by_endpoint"]
+    assert endpoints["GET /users/{user}"]["count"] == 1
+    assert endpoints["PUT /users/{user}/photo/$value"]["statuses"] == {"200": 1}
+    assert endpoints["PUT /users/{user}/photo/$value"]["bytes_in"] == len(jpeg())
+    assert endpoints["POST /{tenant}/oauth2/v2.0/token"]["count"] == 1
+    assert log["operations"] == 3 and log["by_app"] == {env["SANDBOX_CLIENT_ID"]: 3}
