@@ -43,7 +43,7 @@ sanity: $(STAMP)
 		| grep -vE '^(WARNING: Location|Looking in|  Downloading|Collecting|     ━)'; test $${PIPESTATUS[0]} -eq 0
 
 lint: $(STAMP)
-	ansible-lint --offline --profile production
+	ansible-lint --offline --nocolor --profile production
 
 units: $(STAMP)
 	$(PY) -m pytest tests/unit -q -p no:cacheprovider

@@ -385,8 +385,9 @@ def test_plain_baseline_jpeg_within_limits_is_kept_unchanged():
     ("too big", encode(gradient((96, 96)), "JPEG", quality=95), {"max_bytes": 1500}),
     ("too wide", encode(gradient((96, 96)), "JPEG"), {"max_dimension": 64}),
     ("needs crop", encode(gradient((96, 64)), "JPEG"), {"crop_mode": "center"}),
-    ("non-srgb icc", encode(gradient((96, 96)), "JPEG",
-                             icc_profile=ImageCms.ImageCmsProfile(ImageCms.createProfile("LAB")).tobytes()), {}),
+    ("non-srgb icc",
+     encode(gradient((96, 96)), "JPEG", icc_profile=ImageCms.ImageCmsProfile(ImageCms.createProfile("LAB")).tobytes()),
+     {}),
 ])
 def test_jpeg_that_needs_work_is_re_encoded(reason, data, options):
     prepared = _image.prepare_photo(data, **{"max_bytes": 10240, **options})
