@@ -76,6 +76,8 @@ _RESAMPLE_GAP = 2
 # Only budgets this generous (2 bits per pixel) can hold the full-size picture at top quality: try it first.
 _GENEROUS_BITS_PER_PIXEL = 2
 _BITS_PER_BYTE = 8
+# Photos fitted to small budgets tend to look best at around this density; the size search starts there.
+_TYPICAL_BEST_BITS_PER_PIXEL = 1
 _SSIM_BLOCK = 8
 _SSIM_C1 = (0.01 * 255) ** 2
 _SSIM_C2 = (0.03 * 255) ** 2
@@ -415,11 +417,55 @@ def _fitting_candidates(scaled: Image.Image, side: int, max_bytes: int,
     return candidates
 
 
+def _starting_index(sides: tuple[int, ...], max_bytes: int) -> int:
+    """The candidate size where a photo typically looks best for the budget, to start the search there."""
+    fitting = [index for index, side in enumerate(sides)
+               if side * side * _TYPICAL_BEST_BITS_PER_PIXEL <= max_bytes * _BITS_PER_BYTE]
+    return fitting[-1] if fitting else 0
+
+
+class _SizeSearch:
+    """Scores candidate sizes on demand, each once, for a hill climb over the ladder of sizes."""
+
+    def __init__(self, working: Image.Image, sides: tuple[int, ...], max_bytes: int) -> None:
+        self.pyramid = _Pyramid(working)
+        self.reference_planes = _float_planes(_display_view(working))
+        self.sides = sides
+        self.max_bytes = max_bytes
+        self.scored: dict[int, list[_Candidate]] = {}
+
+    def best_score(self, index: int) -> float | None:
+        """The best display score at sides[index]; None when nothing of that size fits the budget."""
+        if index not in self.scored:
+            side = self.sides[index]
+            self.scored[index] = _fitting_candidates(self.pyramid.scaled(side), side, self.max_bytes,
+                                                     self.reference_planes)
+        candidates = self.scored[index]
+        return max(candidate.score for candidate in candidates) if candidates else None
+
+    def climb(self, start: int, step: int) -> None:
+        """Walk from start in one direction until nothing fits or the score has fallen repeatedly."""
+        best = self.best_score(start)
+        falling = 0
+        index = start + step
+        while best is not None and 0 <= index < len(self.sides) and falling < _FALLING_SIDES_BEFORE_STOP:
+            score = self.best_score(index)
+            if score is None:
+                return
+            falling = falling + 1 if score < best - EQUAL_LOOK_TOLERANCE else 0
+            best = max(best, score)
+            index += step
+
+    def candidates(self) -> list[_Candidate]:
+        return [candidate for scored in self.scored.values() for candidate in scored]
+
+
 def fit_to_budget(image: Image.Image, max_bytes: int, max_dimension: int | None = None) -> bytes:
     """The best-looking baseline JPEG of at most max_bytes, never larger than the source or max_dimension.
 
-    Sizes are tried from small to large, each at the highest quality that fits (4:2:0 and 4:4:4), and
-    scored at display size; the search stops when nothing fits any more or the score keeps falling.
+    Each candidate size is encoded at the highest quality that fits (4:2:0 and 4:4:4) and scored at
+    display size. The search starts at the size typical photos look best at for the budget and climbs
+    towards larger sizes while the score does not keep falling, then towards smaller ones.
     """
     _check_budget(max_bytes, max_dimension)
     if image.mode != "RGB" or image.info:
@@ -430,19 +476,13 @@ def fit_to_budget(image: Image.Image, max_bytes: int, max_dimension: int | None 
         best_possible = encode_jpeg(working, MAX_QUALITY, SUBSAMPLING_444)
         if len(best_possible) <= max_bytes:
             return best_possible
-    pyramid = _Pyramid(working)
-    reference_planes = _float_planes(_display_view(working))
-    candidates: list[_Candidate] = []
-    falling = 0
-    for side in sides:
-        fitting = _fitting_candidates(pyramid.scaled(side), side, max_bytes, reference_planes)
-        if not fitting:
-            break
-        best_so_far = max((c.score for c in candidates), default=0.0)
-        falling = falling + 1 if max(c.score for c in fitting) < best_so_far - EQUAL_LOOK_TOLERANCE else 0
-        candidates.extend(fitting)
-        if falling == _FALLING_SIDES_BEFORE_STOP:
-            break
+    search = _SizeSearch(working, sides, max_bytes)
+    start = _starting_index(sides, max_bytes)
+    if search.best_score(start) is None:
+        start = 0
+    search.climb(start, +1)
+    search.climb(start, -1)
+    candidates = search.candidates()
     if not candidates:
         raise ImageError(
             "The byte budget of {0:,} bytes is too small: even a {1}x{1} pixel JPEG at quality {2} does not "
