@@ -9,6 +9,7 @@ import ssl
 import traceback
 import uuid
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 try:
     import ldap3
@@ -24,9 +25,10 @@ else:
     _TlsBase = ldap3.Tls
 
 THUMBNAIL_ATTRIBUTE = "thumbnailPhoto"
-USER_ATTRIBUTES = ["sAMAccountName", "userPrincipalName", THUMBNAIL_ATTRIBUTE]
+USER_ATTRIBUTES = ["objectGUID", "sAMAccountName", "userPrincipalName", THUMBNAIL_ATTRIBUTE]
 USER_CLASS_FILTER = "(&(objectCategory=person)(objectClass=user))"
 PAGE_SIZE = 500
+IDENTITIES_PER_SEARCH = 500
 
 # LDAP result codes this collection explains (RFC 4511 section 4.1.9).
 RESULT_CONSTRAINT_VIOLATION = 19
@@ -197,38 +199,80 @@ def default_naming_context(connection: "ldap3.Connection") -> str:
     return values[0] if isinstance(values, list) else values
 
 
-def identity_search(identity: str, base_dn: str) -> tuple[str, str, str, str]:
-    """(search base, scope, filter, what identity was taken for) to find one user by name, UPN, DN or GUID."""
+@dataclass(frozen=True)
+class Identity:
+    """A user named by sAMAccountName, userPrincipalName, distinguishedName or objectGUID."""
+
+    text: str
+    kind: str
+    term: str
+    key: str
+
+
+def _dn_key(dn: str) -> str:
+    return re.sub(r"\s*([,=])\s*", r"\1", dn).lower()
+
+
+def parse_identity(identity: str) -> Identity:
+    """What identity names and the escaped filter term that finds it (never a wildcard)."""
     if _GUID_PATTERN.match(identity):
-        guid = escape_bytes(uuid.UUID(identity.strip("{}")).bytes_le)
-        return base_dn, ldap3.SUBTREE, "(&%s(objectGUID=%s))" % (USER_CLASS_FILTER, guid), "objectGUID"
+        guid = uuid.UUID(identity.strip("{}"))
+        return Identity(identity, "objectGUID", "(objectGUID=%s)" % escape_bytes(guid.bytes_le), str(guid))
     if "=" in identity and "," in identity:
-        return identity, ldap3.BASE, USER_CLASS_FILTER, "distinguishedName"
-    attribute = "userPrincipalName" if "@" in identity else "sAMAccountName"
-    return base_dn, ldap3.SUBTREE, "(&%s(%s=%s))" % (USER_CLASS_FILTER, attribute, escape_filter_chars(identity)), attribute
+        return Identity(identity, "distinguishedName", "(distinguishedName=%s)" % escape_filter_chars(identity),
+                        _dn_key(identity))
+    kind = "userPrincipalName" if "@" in identity else "sAMAccountName"
+    return Identity(identity, kind, "(%s=%s)" % (kind, escape_filter_chars(identity)), identity.lower())
+
+
+def _user_keys(user: dict) -> list:
+    keys = [("objectGUID", user["object_guid"]), ("distinguishedName", _dn_key(user["dn"]))]
+    keys += [(kind, (user[field] or "").lower()) for kind, field in
+             (("sAMAccountName", "sam_account_name"), ("userPrincipalName", "user_principal_name")) if user[field]]
+    return keys
+
+
+def find_users(connection: "ldap3.Connection", identities: list, base_dn: str) -> list:
+    """The user each identity names (a dict) or the LdapError saying why none or several match, in order.
+
+    One paged search per IDENTITIES_PER_SEARCH identities, with an OR of escaped terms: a single filter
+    naming thousands of users would exceed the request size servers accept (Samba: 256 KB by default).
+    """
+    parsed = [parse_identity(identity) for identity in identities]
+    found: dict = {}
+    unique_terms = sorted({identity.term for identity in parsed})
+    for start in range(0, len(unique_terms), IDENTITIES_PER_SEARCH):
+        terms = "".join(unique_terms[start:start + IDENTITIES_PER_SEARCH])
+        for user in paged_users(connection, base_dn, "(|%s)" % terms):
+            for key in _user_keys(user):
+                found.setdefault(key, []).append(user)
+    return [_one_user(identity, found.get((identity.kind, identity.key), []), base_dn) for identity in parsed]
+
+
+def _one_user(identity: Identity, matches: list, base_dn: str):
+    if not matches:
+        return LdapError("No user matches identity '%s' (taken as a %s) under %s. Check the name, or set base_dn."
+                         % (identity.text, identity.kind, base_dn))
+    if len(matches) > 1:
+        return LdapError("Identity '%s' matches several users (%s); use the distinguishedName or objectGUID."
+                         % (identity.text, ", ".join(user["dn"] for user in matches)))
+    return matches[0]
 
 
 def find_user(connection: "ldap3.Connection", identity: str, base_dn: str) -> dict:
-    """The one user that identity names, as a plain dict; LdapError when none or several match."""
-    search_base, scope, search_filter, kind = identity_search(identity, base_dn)
-    connection.search(search_base, search_filter, search_scope=scope, attributes=USER_ATTRIBUTES, size_limit=2)
-    code = connection.result.get("result")
-    if code not in (0, 4) and not (code == RESULT_NO_SUCH_OBJECT and scope == ldap3.BASE):
-        raise LdapError("Searching for user '%s' failed: %s" % (identity, describe_result(connection.result)))
-    entries = [user_from_entry(entry) for entry in connection.response or [] if entry.get("type") == "searchResEntry"]
-    if not entries:
-        raise LdapError("No user matches identity '%s' (taken as a %s) under %s. Check the name, or set base_dn."
-                        % (identity, kind, search_base))
-    if len(entries) > 1:
-        raise LdapError("Identity '%s' matches several users (%s); use the distinguishedName or objectGUID."
-                        % (identity, ", ".join(entry["dn"] for entry in entries)))
-    return entries[0]
+    """The one user that identity names; LdapError when none or several match."""
+    user = find_users(connection, [identity], base_dn)[0]
+    if isinstance(user, LdapError):
+        raise user
+    return user
 
 
 def user_from_entry(entry: dict) -> dict:
     raw = entry.get("raw_attributes", {})
+    guid = raw.get("objectGUID")
     return dict(
         dn=entry["dn"],
+        object_guid=str(uuid.UUID(bytes_le=guid[0])) if guid else None,
         sam_account_name=_first_text(raw.get("sAMAccountName")),
         user_principal_name=_first_text(raw.get("userPrincipalName")),
         photo=(raw.get(THUMBNAIL_ATTRIBUTE) or [None])[0],

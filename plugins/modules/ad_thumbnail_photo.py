@@ -19,9 +19,49 @@ options:
   identity:
     description:
       - The user, by C(sAMAccountName), C(userPrincipalName), C(distinguishedName) or C(objectGUID).
-      - Values are escaped in the LDAP filter. Exactly one user must match.
+      - Values are escaped in the LDAP filter. Exactly one user under O(base_dn) must match.
+      - One of O(identity) and O(photos) is required.
     type: str
-    required: true
+  photos:
+    description:
+      - Many users in one task, with one connection and one paged search per 500 users instead of a task per user.
+      - Each entry takes the single-user options; O(photos[].state) and O(photos[].overwrite) default to the
+        task's O(state) and O(overwrite), and O(max_bytes), O(max_dimension), O(crop) and O(background) apply
+        to every entry.
+      - One failing entry does not stop the others. The task reports every entry in RV(results) and fails at the
+        end, naming the users that failed.
+    type: list
+    elements: dict
+    suboptions:
+      identity:
+        description: The user, as in O(identity).
+        type: str
+        required: true
+      state:
+        description: As O(state).
+        type: str
+        choices: [present, absent]
+      src:
+        description: As O(src). Files are read on the controller, or passed by path when the module runs there.
+        type: path
+      content:
+        description: As O(content).
+        type: str
+      overwrite:
+        description: As O(overwrite).
+        type: str
+        choices: [different, always, if_missing]
+  concurrency:
+    description:
+      - How many entries of O(photos) are decoded, compared and fitted at once (writes go one at a time over the
+        single connection). Defaults to the number of CPUs, at most 4.
+    type: int
+  return_thumbnails:
+    description:
+      - Return small JPEG thumbnails (base64) of the photo before and after for every changed or failed entry, for
+        reports such as M(m365.photos.photo_sync_report).
+    type: bool
+    default: false
   max_bytes:
     description:
       - Largest photo to write, in bytes. The default, 10,240 bytes (10 KB), is the most Exchange Online
@@ -79,17 +119,28 @@ EXAMPLES = r"""
       m365.photos.ad_thumbnail_photo:
         identity: CN=Carol,OU=Staff,DC=corp,DC=example,DC=com
         state: absent
+
+    - name: Many users in one task, one connection
+      m365.photos.ad_thumbnail_photo:
+        photos:
+          - identity: alice@corp.example.com
+            src: photos/alice@corp.example.com.jpg
+          - identity: dave@corp.example.com
+            src: photos/dave@corp.example.com.png
+          - identity: erin@corp.example.com
+            state: absent
+        crop: top
 """
 
 RETURN = r"""
 dn:
   description: Distinguished name of the user.
-  returned: success
+  returned: with O(identity)
   type: str
   sample: CN=Alice,OU=Staff,DC=corp,DC=example,DC=com
 before:
   description: The photo the user had before the task, or null when there was none.
-  returned: success
+  returned: with O(identity)
   type: dict
   contains:
     bytes:
@@ -110,24 +161,59 @@ before:
   sample: {bytes: 48211, sha256: 9f2c..., width: 400, height: 400, format: JPEG}
 after:
   description: The photo the user has after the task (would have, in check mode), same keys as RV(before).
-  returned: success
+  returned: with O(identity)
   type: dict
   sample: {bytes: 10102, sha256: 51ab..., width: 210, height: 210, format: JPEG}
 similarity:
   description: How alike the current and desired pictures are (0 to 1), when they were compared.
-  returned: when the user had a readable photo and O(state=present)
+  returned: with O(identity), when the user had a readable photo and O(state=present)
   type: float
   sample: 0.97
+results:
+  description:
+    - One entry per O(photos) entry, in the same order, with the keys returned for a single user plus the
+      entry's identity, state, changed, failed and msg.
+  returned: with O(photos)
+  type: list
+  elements: dict
+  sample:
+    - identity: user0001
+      dn: CN=user0001,OU=Staff,DC=corp,DC=example,DC=com
+      state: present
+      changed: true
+      failed: false
+      msg: ""
+      reason: the current photo shows a different picture
+      before: {bytes: 48211, sha256: 9f2c..., width: 400, height: 400, format: JPEG}
+      after: {bytes: 10102, sha256: 51ab..., width: 210, height: 210, format: JPEG}
+      similarity: 0.12
+summary:
+  description: Counts over RV(results).
+  returned: with O(photos)
+  type: dict
+  sample: {entries: 1000, changed: 12, unchanged: 987, failed: 1}
+before_thumbnail:
+  description: A small JPEG of the photo before, base64, when O(return_thumbnails=true) and the photo changed.
+  returned: with O(identity) and O(return_thumbnails=true)
+  type: str
+after_thumbnail:
+  description: A small JPEG of the photo after, base64, when O(return_thumbnails=true) and the photo changed.
+  returned: with O(identity) and O(return_thumbnails=true)
+  type: str
 reason:
   description: Why the photo was or was not written.
-  returned: success
+  returned: with O(identity)
   type: str
   sample: the current photo shows a different picture
 """
 
+import base64
+import os
+from dataclasses import dataclass
+
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.m365.photos.plugins.module_utils import _image, _ldap, _photo_state
+from ansible_collections.m365.photos.plugins.module_utils import _bulk, _image, _ldap, _photo_state
 
 AD_SCHEMA_LIMIT = 102400
 
@@ -135,7 +221,8 @@ AD_SCHEMA_LIMIT = 102400
 def argument_spec() -> dict:
     spec = _ldap.ldap_argument_spec()
     spec.update(
-        identity=dict(type="str", required=True),
+        identity=dict(type="str"),
+        photos=_bulk.photos_option("identity"),
         state=dict(type="str", default="present", choices=["present", "absent"]),
         src=dict(type="path"),
         content=dict(type="str"),
@@ -144,66 +231,131 @@ def argument_spec() -> dict:
         max_dimension=dict(type="int"),
         crop=dict(type="str", default="none", choices=["none", "center", "top"]),
         background=dict(type="str", default="#ffffff"),
+        concurrency=dict(type="int"),
+        return_thumbnails=dict(type="bool", default=False),
     )
     return spec
 
 
-def desired_photo(module: AnsibleModule) -> bytes:
-    params = module.params
-    if params["src"]:
-        try:
-            with open(params["src"], "rb") as source:
-                data = source.read()
-        except OSError as error:
-            raise _image.ImageError("Cannot read the photo file %s: %s" % (params["src"], error.strerror)) from None
-    else:
-        data = _photo_state.decode_content(params["content"])
-    return _image.prepare_photo(data, max_bytes=params["max_bytes"], max_dimension=params["max_dimension"],
-                                crop_mode=params["crop"], background=params["background"])
+@dataclass
+class Plan:
+    """What to do for one entry, worked out before anything is written."""
+
+    entry: dict
+    dn: str | None = None
+    current: bytes | None = None
+    after: bytes | None = None
+    decision: _photo_state.Decision | None = None
+    error: str | None = None
+
+    def result(self, return_thumbnails: bool) -> dict:
+        decision = self.decision
+        result = dict(identity=self.entry["identity"], dn=self.dn, state=self.entry["state"],
+                      changed=bool(decision and decision.write and not self.error), failed=self.error is not None,
+                      msg=self.error or "", reason=decision.reason if decision else None,
+                      before=_photo_state.facts(self.current),
+                      after=_photo_state.facts(self.after if decision and not self.error else self.current))
+        if decision and decision.similarity is not None:
+            result["similarity"] = round(decision.similarity, 4)
+        if return_thumbnails and (result["changed"] or result["failed"]):
+            result.update(before_thumbnail=_thumbnail(self.current), after_thumbnail=_thumbnail(self.after))
+        return result
 
 
-def converge(module: AnsibleModule, desired: bytes | None) -> dict:
+def _thumbnail(photo: bytes | None) -> str | None:
+    try:
+        return base64.b64encode(_image.thumbnail(photo)).decode("ascii") if photo else None
+    except _image.ImageError:
+        return None
+
+
+def desired_photo(entry: dict, params: dict) -> _photo_state.DesiredPhoto:
+    return _photo_state.DesiredPhoto(
+        _photo_state.photo_source(entry["src"], entry["content"]), max_bytes=params["max_bytes"],
+        max_dimension=params["max_dimension"], crop_mode=params["crop"], background=params["background"])
+
+
+def plan(entry: dict, user, params: dict) -> Plan:
+    if isinstance(user, _ldap.LdapError):
+        return Plan(entry, error=str(user))
+    current = user["photo"]
+    outcome = Plan(entry, dn=user["dn"], current=current)
+    try:
+        if entry["state"] == "absent":
+            outcome.decision = _photo_state.Decision(current is not None,
+                                                     "removing the photo" if current else "the user has no photo")
+            return outcome
+        desired = entry.get("desired") or desired_photo(entry, params)
+        outcome.decision = _photo_state.decide(current, desired, entry["overwrite"])
+        outcome.after = desired.fitted() if outcome.decision.write else current
+    except _image.ImageError as error:
+        outcome.error = str(error)
+    return outcome
+
+
+def converge(module: AnsibleModule, all_entries: list) -> list:
     params = module.params
+    results = []
     with _ldap.session(params) as connection:
         base_dn = params["base_dn"] or _ldap.default_naming_context(connection)
-        user = _ldap.find_user(connection, params["identity"], base_dn)
-        current = user["photo"]
-        if desired is None:
-            decision = _photo_state.Decision(current is not None, "removing the photo" if current else "the user has no photo")
-        else:
-            decision = _photo_state.decide(current, desired, params["overwrite"], params["max_bytes"],
-                                           params["max_dimension"])
-        after = desired if decision.write else current
-        if decision.write and not module.check_mode:
-            _ldap.write_photo(connection, user["dn"], after)
-    before_facts, after_facts = _photo_state.facts(current), _photo_state.facts(after)
-    result = dict(changed=decision.write, dn=user["dn"], before=before_facts, after=after_facts,
-                  reason=decision.reason, diff=dict(before=before_facts or {}, after=after_facts or {}))
-    if decision.similarity is not None:
-        result["similarity"] = round(decision.similarity, 4)
-    return result
+        for chunk in _bulk.chunks(all_entries):
+            users = _ldap.find_users(connection, [entry["identity"] for entry in chunk], base_dn)
+            for outcome in _bulk.planned(list(zip(chunk, users)), lambda pair: plan(pair[0], pair[1], params),
+                                         params["concurrency"] or min(4, os.cpu_count() or 1)):
+                if outcome.decision and outcome.decision.write and not outcome.error and not module.check_mode:
+                    try:
+                        _ldap.write_photo(connection, outcome.dn, outcome.after)
+                    except _ldap.LdapError as error:
+                        outcome.error = str(error)
+                results.append(outcome.result(params["return_thumbnails"]))
+    return results
+
+
+def single_result(result: dict) -> dict:
+    single = dict(changed=result["changed"], dn=result["dn"], before=result["before"], after=result["after"],
+                  reason=result["reason"], diff=dict(before=result["before"] or {}, after=result["after"] or {}))
+    for optional in ("similarity", "before_thumbnail", "after_thumbnail"):
+        if optional in result:
+            single[optional] = result[optional]
+    return single
 
 
 def main() -> None:
     module = AnsibleModule(
         argument_spec=argument_spec(),
-        mutually_exclusive=[["src", "content"]],
-        required_if=[["state", "present", ["src", "content"], True]],
+        mutually_exclusive=[["src", "content"], ["identity", "photos"], ["photos", "src"], ["photos", "content"]],
+        required_one_of=[["identity", "photos"]],
         required_together=_ldap.LDAP_REQUIRED_TOGETHER,
         supports_check_mode=True,
     )
+    params = module.params
     if not _ldap.HAS_LDAP3:
         module.fail_json(msg=missing_required_lib("ldap3"), exception=_ldap.LDAP3_IMPORT_ERROR)
     if not _image.HAS_PILLOW:
         module.fail_json(msg=missing_required_lib("Pillow"), exception=_image.PILLOW_IMPORT_ERROR)
-    if not 0 < module.params["max_bytes"] <= AD_SCHEMA_LIMIT:
+    if not 0 < params["max_bytes"] <= AD_SCHEMA_LIMIT:
         module.fail_json(msg="max_bytes must be between 1 and %d, the most the AD schema allows in thumbnailPhoto "
                              "(10240 keeps the photo within the Exchange Online sync limit)." % AD_SCHEMA_LIMIT)
+    all_entries = _bulk.entries(params, "identity")
+    problems = _bulk.invalid_entries(all_entries, "identity")
+    if problems:
+        module.fail_json(msg="; ".join(problems))
     try:
-        desired = desired_photo(module) if module.params["state"] == "present" else None
-        module.exit_json(**converge(module, desired))
+        if params["photos"] is None and params["state"] == "present":
+            all_entries[0]["desired"] = desired_photo(all_entries[0], params)
+            all_entries[0]["desired"].check()
+        results = converge(module, all_entries)
     except (_image.ImageError, _ldap.LdapError) as error:
         module.fail_json(msg=str(error))
+    if params["photos"] is None:
+        if results[0]["failed"]:
+            module.fail_json(msg=results[0]["msg"], dn=results[0]["dn"])
+        module.exit_json(**single_result(results[0]))
+    outcome = dict(changed=any(result["changed"] for result in results), results=results,
+                   summary=_bulk.summary(results))
+    if outcome["summary"]["failed"]:
+        module.fail_json(msg=_bulk.failure_message(results, "identity"), **outcome)
+    module.exit_json(**outcome)
 
 
 if __name__ == "__main__":

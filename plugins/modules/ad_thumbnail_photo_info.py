@@ -17,7 +17,8 @@ author:
 options:
   identities:
     description:
-      - Users to read, by C(sAMAccountName), C(userPrincipalName), C(distinguishedName) or C(objectGUID).
+      - Users to read, by C(sAMAccountName), C(userPrincipalName), C(distinguishedName) or C(objectGUID), found
+        under O(base_dn) with one paged search per 500 identities. An identity that matches no user fails the task.
       - Mutually exclusive with O(search_base) and O(search_filter). Without either, every user under
         O(base_dn) is read.
     type: list
@@ -86,6 +87,9 @@ users:
     dn:
       description: Distinguished name.
       type: str
+    object_guid:
+      description: objectGUID, as a GUID string.
+      type: str
     sam_account_name:
       description: sAMAccountName.
       type: str
@@ -123,6 +127,7 @@ users:
       returned: when O(dest) is set and the user has a photo
   sample:
     - dn: CN=user0001,CN=Users,DC=test,DC=example
+      object_guid: 6f1c0e0a-3c59-4b56-9d1e-6a7b8c9d0e1f
       sam_account_name: user0001
       user_principal_name: user0001@test.example
       has_photo: true
@@ -177,7 +182,11 @@ def argument_spec() -> dict:
 def read_users(connection, params: dict):
     base_dn = params["base_dn"] or _ldap.default_naming_context(connection)
     if params["identities"]:
-        return (_ldap.find_user(connection, identity, base_dn) for identity in params["identities"])
+        users = _ldap.find_users(connection, params["identities"], base_dn)
+        for user in users:
+            if isinstance(user, _ldap.LdapError):
+                raise user
+        return users
     return _ldap.paged_users(connection, params["search_base"] or base_dn, params["search_filter"])
 
 

@@ -19,7 +19,7 @@ class PhotoSourceError(Exception):
 
 
 class PhotoSourceAction(ActionBase):
-    """Runs the module of the same name with every src replaced by the file's base64 content.
+    """Runs the module of the same name with every src (also in photos entries) found on the controller.
 
     src is looked up like copy's src (a role's files/ folder first), so the module itself can run
     on a jump host that reaches the directory or Graph while the photos stay on the controller.
@@ -38,15 +38,33 @@ class PhotoSourceAction(ActionBase):
         return result
 
     def _inline_sources(self, args: dict) -> dict:
-        src = args.pop("src", None)
-        if src is None:
-            return args
-        if args.get("content") is not None:
-            raise PhotoSourceError("parameters are mutually exclusive: src|content")
-        args["content"] = self._read_source(src)
+        self._inline_source(args)
+        if isinstance(args.get("photos"), list):
+            args["photos"] = [self._inline_source(dict(entry)) if isinstance(entry, dict) else entry
+                              for entry in args["photos"]]
         return args
 
-    def _read_source(self, src: str) -> str:
+    def _inline_source(self, options: dict) -> dict:
+        """Replace src by the file's content, or by its absolute path when the module runs on the controller.
+
+        All contents travel inside the module's arguments, so a remote host gets every photo with the one
+        transfer of the module itself, not a round trip per file.
+        """
+        src = options.get("src")
+        if src is None:
+            return options
+        if options.get("content") is not None:
+            raise PhotoSourceError("parameters are mutually exclusive: src|content (photo %s)" % src)
+        path = self._controller_path(src)
+        if getattr(self._connection, "_remote_is_local", False):
+            options["src"] = path
+        else:
+            del options["src"]
+            with open(path, "rb") as source:
+                options["content"] = base64.b64encode(source.read()).decode("ascii")
+        return options
+
+    def _controller_path(self, src: str) -> str:
         try:
             path = self._find_needle("files", src)
         except AnsibleError as error:
@@ -55,5 +73,4 @@ class PhotoSourceAction(ActionBase):
         if size > MAX_SOURCE_BYTES:
             raise PhotoSourceError("The photo file '%s' is %d bytes, more than the %d bytes this collection reads; "
                                    "use a smaller file." % (src, size, MAX_SOURCE_BYTES))
-        with open(path, "rb") as source:
-            return base64.b64encode(source.read()).decode("ascii")
+        return path

@@ -33,29 +33,34 @@ class RefusingConnection:
 
 @pytest.mark.parametrize("identity", ["*)(objectClass=*", "*", "user)(|(cn=*", "a\\b", "x\x00y"])
 def test_filter_metacharacters_in_an_identity_are_escaped(identity):
-    search_filter, kind = _ldap.identity_search(identity, BASE)[2:]
-    value = search_filter.split("(%s=" % kind, 1)[1][:-2]
+    term = _ldap.parse_identity(identity).term
+    value = term.split("=", 1)[1][:-1]
     unescaped = re.sub(r"\\[0-9a-f]{2}", "", value)
     assert not set("*()\\\x00") & set(unescaped)
 
 
-@pytest.mark.parametrize("identity, kind, base, scope", [
-    ("alice", "sAMAccountName", BASE, ldap3.SUBTREE),
-    ("alice@corp.example", "userPrincipalName", BASE, ldap3.SUBTREE),
-    ("CN=Alice,OU=Staff,DC=corp,DC=example", "distinguishedName", "CN=Alice,OU=Staff,DC=corp,DC=example", ldap3.BASE),
-    ("{6f1c0e0a-3c59-4b56-9d1e-6a7b8c9d0e1f}", "objectGUID", BASE, ldap3.SUBTREE),
+@pytest.mark.parametrize("identity, kind", [
+    ("alice", "sAMAccountName"),
+    ("alice@corp.example", "userPrincipalName"),
+    ("CN=Alice,OU=Staff,DC=corp,DC=example", "distinguishedName"),
+    ("{6f1c0e0a-3c59-4b56-9d1e-6a7b8c9d0e1f}", "objectGUID"),
 ])
-def test_identity_form_is_recognised(identity, kind, base, scope):
-    search_base, search_scope, search_filter, found_kind = _ldap.identity_search(identity, BASE)
-    assert "(objectCategory=person)(objectClass=user)" in search_filter
-    assert (found_kind, search_base, search_scope) == (kind, base, scope)
+def test_identity_form_is_recognised(identity, kind):
+    parsed = _ldap.parse_identity(identity)
+    assert parsed.kind == kind and parsed.term.startswith("(%s=" % kind)
 
 
 def test_object_guid_is_searched_as_its_little_endian_bytes():
     guid = uuid.UUID("6f1c0e0a-3c59-4b56-9d1e-6a7b8c9d0e1f")
-    search_filter = _ldap.identity_search(str(guid), BASE)[2]
     escaped = "".join("\\%02x" % byte for byte in guid.bytes_le)
-    assert "(objectGUID=%s)" % escaped in search_filter
+    assert _ldap.parse_identity(str(guid)).term == "(objectGUID=%s)" % escaped
+
+
+def test_distinguished_names_match_whatever_their_spacing_and_case():
+    user = dict(dn="CN=Alice,OU=Staff,DC=corp,DC=example", object_guid=None, sam_account_name="alice",
+                user_principal_name=None)
+    identity = _ldap.parse_identity("cn=alice, ou=staff, dc=corp, dc=example")
+    assert (identity.kind, identity.key) in _ldap._user_keys(user)
 
 
 @pytest.mark.parametrize("code, description", [(21, "invalidAttributeSyntax"), (19, "constraintViolation")])
