@@ -325,3 +325,67 @@ def test_info_search_filter_narrows_the_users(ldap_defaults):
                        module_defaults=ldap_defaults)
     assert sorted(entry["sam_account_name"] for entry in outcome.result["users"]) == \
         ["user%04d" % number for number in range(10, 20)]
+
+
+def bulk_task(**options) -> dict:
+    return {"m365.photos.ad_thumbnail_photo": options}
+
+
+def test_bulk_converges_every_entry_reports_each_and_names_the_failures(ldap_defaults, directory, tmp_path):
+    sams = ["user%04d" % number for number in range(20, 32)]
+    for sam in sams:
+        directory.set_photo(sam, None)
+    directory.set_photo("user0032", jpeg(Image.new("RGB", (96, 96), "navy")))
+    sources = ["astronaut.png", "chelsea.png", "coffee.jpg", "rocket.jpg", "camera.png"]
+    photos = []
+    for index, sam in enumerate(sams):
+        path = tmp_path / ("%s-%s" % (sam, sources[index % len(sources)]))
+        path.write_bytes(fixture_bytes(sources[index % len(sources)]))
+        photos.append(dict(identity=sam, src=str(path)) if index % 2 else dict(identity=sam, content=b64(path.read_bytes())))
+    photos += [dict(identity="user0032", state="absent"),
+               dict(identity="no-such-user", content=b64(fixture_bytes("rocket.jpg"))),
+               dict(identity="user0033", content=b64(b"not an image at all"))]
+    first = run_task(bulk_task(photos=photos, return_thumbnails=True), module_defaults=ldap_defaults)
+    assert first.failed and "2 of 15 photos failed (no-such-user, user0033)" in first.msg
+    results = first.result["results"]
+    assert [result["identity"] for result in results] == [entry["identity"] for entry in photos]
+    assert first.result["summary"] == dict(entries=15, changed=13, unchanged=0, failed=2)
+    for index, sam in enumerate(sams):
+        assert_fits_and_shows(directory.photo(sam), fixture_bytes(sources[index % len(sources)]))
+        assert results[index]["changed"] and results[index]["after_thumbnail"]
+    assert directory.photo("user0032") is None and results[12]["before_thumbnail"]
+    assert "No user matches identity 'no-such-user'" in results[13]["msg"]
+    assert "not an image" in results[14]["msg"]
+    second = run_task(bulk_task(photos=photos[:13]), module_defaults=ldap_defaults)
+    assert not second.failed and not second.changed, second.result["summary"]
+    assert second.result["summary"] == dict(entries=13, changed=0, unchanged=13, failed=0)
+
+
+def test_bulk_check_mode_plans_everything_and_writes_nothing(ldap_defaults, directory):
+    sams = ["user%04d" % number for number in range(34, 40)]
+    for sam in sams:
+        directory.set_photo(sam, None)
+    photos = [dict(identity=sam, content=b64(fixture_bytes("coffee.jpg"))) for sam in sams]
+    outcome = run_task(bulk_task(photos=photos, concurrency=2), module_defaults=ldap_defaults, check=True)
+    assert outcome.changed and outcome.result["summary"]["changed"] == len(sams)
+    assert all(result["after"]["bytes"] <= EXCHANGE_ONLINE_LIMIT for result in outcome.result["results"])
+    assert all(directory.photo(sam) is None for sam in sams)
+
+
+def test_bulk_entries_inherit_task_state_and_overwrite(ldap_defaults, directory):
+    existing = jpeg(Image.open(io.BytesIO(fixture_bytes("coffee.jpg"))).resize((96, 96)))
+    directory.set_photo("user0040", existing)
+    directory.set_photo("user0041", None)
+    photos = [dict(identity="user0040", content=b64(fixture_bytes("rocket.jpg"))),
+              dict(identity="user0041", content=b64(fixture_bytes("rocket.jpg")))]
+    outcome = run_task(bulk_task(photos=photos, overwrite="if_missing"), module_defaults=ldap_defaults)
+    assert [result["changed"] for result in outcome.result["results"]] == [False, True]
+    assert directory.photo("user0040") == existing
+
+
+def test_bulk_entry_without_source_fails_the_task_before_anything_is_done(ldap_defaults, directory):
+    directory.set_photo("user0042", None)
+    outcome = run_task(bulk_task(photos=[dict(identity="user0042", content=b64(fixture_bytes("rocket.jpg"))),
+                                         dict(identity="user0043")]), module_defaults=ldap_defaults)
+    assert outcome.failed and "photos entry 2 (user0043): state=present needs src or content" in outcome.msg
+    assert directory.photo("user0042") is None
