@@ -35,3 +35,12 @@ attributes:
     membership:
       - m365.photos.ldap
 """
+
+    GRAPH_GROUP = r"""
+attributes:
+  action_group:
+    description: Use C(group/m365.photos.graph) in C(module_defaults) to set defaults for this module.
+    support: full
+    membership:
+      - m365.photos.graph
+"""

@@ -95,4 +95,3 @@ def run_tasks(tasks: list, *, module_defaults: dict | None = None, check: bool =
             raise AssertionError("ansible-playbook did not run the task:\n%s\n%s" % (completed.stdout, completed.stderr))
         with open(outcome_path, encoding="utf-8") as handle:
             return [TaskOutcome(result, completed.stdout + completed.stderr) for result in json.load(handle)]
-

@@ -1,0 +1,192 @@
+#!/usr/bin/python
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: exchange_online_photo_info
+short_description: Read Microsoft 365 profile photos (Outlook, Teams, Exchange Online) of many users
+version_added: 0.1.0
+description:
+  - Reads, through Microsoft Graph, whether each user in O(users) has a profile photo and how large it is,
+    and optionally returns or exports the photos.
+  - Users are read two at a time, so at most four requests are in flight (the Outlook service limit for
+    profile photos, per app and mailbox).
+author:
+  - m365.photos team (@m365-photos)
+options:
+  users:
+    description:
+      - Users to read, by user principal name or object id.
+    type: list
+    elements: str
+    required: true
+  return_content:
+    description:
+      - Also return each photo, base64 encoded, in RV(users[].content).
+    type: bool
+    default: false
+  dest:
+    description:
+      - A folder on the host running the module to export the photos to, one JPEG per user named by
+        user principal name. Created when missing.
+    type: path
+  size:
+    description:
+      - Side in pixels of the square size to return or export, one of the sizes Microsoft Graph serves.
+      - By default, and for a user whose photo is smaller than O(size), the largest size the user has.
+    type: int
+    choices: [48, 64, 96, 120, 240, 360, 432, 504, 648]
+extends_documentation_fragment:
+  - m365.photos._graph
+  - m365.photos._attributes.INFO_MODULE
+  - m365.photos._attributes.GRAPH_GROUP
+notes:
+  - Needs C(ProfilePhoto.Read.All) and C(User.ReadBasic.All) only.
+seealso:
+  - module: m365.photos.exchange_online_photo
+"""
+
+EXAMPLES = r"""
+- name: Find the users without a photo in Microsoft 365
+  m365.photos.exchange_online_photo_info:
+    tenant_id: contoso.onmicrosoft.com
+    client_id: "{{ photo_app_client_id }}"
+    client_secret: "{{ vault_photo_reader_secret }}"
+    users: "{{ staff | map(attribute='upn') }}"
+  register: photos
+
+- name: Show them
+  ansible.builtin.debug:
+    msg: "{{ photos.users | rejectattr('has_photo') | map(attribute='user') }}"
+
+- name: Export two users' photos at 240x240 to a folder
+  m365.photos.exchange_online_photo_info:
+    users: [alice@contoso.com, bob@contoso.com]
+    size: 240
+    dest: /tmp/photos
+"""
+
+RETURN = r"""
+users:
+  description: One entry per user, in the order of O(users).
+  returned: success
+  type: list
+  elements: dict
+  contains:
+    user:
+      description: The user as given in O(users).
+      type: str
+    id:
+      description: Object id of the user.
+      type: str
+    user_principal_name:
+      description: User principal name of the user.
+      type: str
+    has_photo:
+      description: Whether the user has a profile photo.
+      type: bool
+    width:
+      description: Width in pixels of the largest size the service keeps (null without photo).
+      type: int
+    height:
+      description: Height in pixels of the largest size the service keeps (null without photo).
+      type: int
+    etag:
+      description: The photo's media ETag (null without photo); it changes with every upload.
+      type: str
+    content:
+      description: The photo at O(size), base64 encoded.
+      type: str
+      returned: when O(return_content=true) and the user has a photo
+    path:
+      description: Where the photo was exported.
+      type: str
+      returned: when O(dest) is set and the user has a photo
+  sample:
+    - user: alice@contoso.com
+      id: 7c3a3f0e-6a43-4a55-9f0b-3f2c1d9a8b11
+      user_principal_name: alice@contoso.com
+      has_photo: true
+      width: 648
+      height: 648
+      etag: W/"9a0f..."
+"""
+
+import asyncio
+import base64
+import os
+import re
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.m365.photos.plugins.module_utils import _graph, _graph_auth
+
+# Microsoft's limit on requests in flight per app and mailbox is 4; two go out per user.
+CONCURRENT_USERS = 2
+
+
+def argument_spec() -> dict:
+    spec = _graph_auth.graph_argument_spec()
+    spec.update(
+        users=dict(type="list", elements="str", required=True),
+        return_content=dict(type="bool", default=False),
+        dest=dict(type="path"),
+        size=dict(type="int", choices=list(_graph.PHOTO_SIDES)),
+    )
+    return spec
+
+
+async def report(session, user: str, params: dict) -> dict:
+    found, metadata = await session.user_and_photo(user)
+    entry = dict(user=user, id=found["id"], user_principal_name=found["user_principal_name"],
+                 has_photo=metadata is not None, width=None, height=None, etag=None)
+    if metadata is None:
+        return entry
+    entry.update(metadata.facts())
+    if params["return_content"] or params["dest"]:
+        size = params["size"] if params["size"] and params["size"] <= metadata.side else None
+        photo = await session.photo_content(found["id"], size)
+        if photo is not None and params["return_content"]:
+            entry["content"] = base64.b64encode(photo).decode("ascii")
+        if photo is not None and params["dest"]:
+            entry["path"] = export(photo, found["user_principal_name"] or found["id"], params["dest"])
+    return entry
+
+
+def export(photo: bytes, name: str, dest: str) -> str:
+    path = os.path.join(dest, "%s.jpg" % re.sub(r"[^A-Za-z0-9@._-]", "_", name).lstrip("."))
+    with open(path, "wb") as target:
+        target.write(photo)
+    return path
+
+
+async def read_users(session, params: dict) -> list:
+    slots = asyncio.Semaphore(CONCURRENT_USERS)
+
+    async def one(user: str) -> dict:
+        async with slots:
+            return await report(session, user, params)
+
+    return list(await asyncio.gather(*(one(user) for user in params["users"])))
+
+
+def main() -> None:
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    if not _graph.HAS_GRAPH_SDK:
+        module.fail_json(msg=missing_required_lib("msgraph-sdk, azure-identity and aiohttp"),
+                         exception=_graph.GRAPH_SDK_IMPORT_ERROR)
+    params = module.params
+    try:
+        if params["dest"]:
+            os.makedirs(params["dest"], exist_ok=True)
+        users = _graph.run(params, lambda session: read_users(session, params))
+    except _graph.GraphError as error:
+        module.fail_json(msg=str(error))
+    except OSError as error:
+        module.fail_json(msg="Cannot export photos to %s: %s" % (params["dest"], error))
+    module.exit_json(changed=False, users=users)
+
+
+if __name__ == "__main__":
+    main()
