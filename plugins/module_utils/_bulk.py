@@ -4,7 +4,8 @@
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Callable, Iterator
 
 ENTRY_OPTIONS = ("state", "src", "content", "overwrite")
@@ -49,11 +50,20 @@ def chunks(items: list, size: int = CHUNK_SIZE) -> Iterator[list]:
 
 
 def planned(items: list, plan: Callable, concurrency: int) -> Iterator:
-    """plan(item) for each item, concurrency at a time, in the items' order."""
+    """plan(item) for each item, concurrency at a time, in the items' order.
+
+    Planning is image work (decoding, fitting), mostly Python-bound: forked worker processes use every
+    CPU where threads would wait for each other. plan must be a module-level function (or a partial of
+    one) and items picklable. Where fork is unavailable, threads do the work.
+    """
     if concurrency <= 1 or len(items) <= 1:
         return map(plan, items)
-    with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        return iter(list(pool.map(plan, items)))
+    if "fork" in multiprocessing.get_all_start_methods():
+        pool = ProcessPoolExecutor(max_workers=concurrency, mp_context=multiprocessing.get_context("fork"))
+    else:
+        pool = ThreadPoolExecutor(max_workers=concurrency)
+    with pool:
+        return iter(list(pool.map(plan, items, chunksize=max(1, len(items) // (4 * concurrency)))))
 
 
 def summary(results: list) -> dict:

@@ -207,13 +207,12 @@ reason:
   sample: the current photo shows a different picture
 """
 
-import base64
+import functools
 import os
-from dataclasses import dataclass
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.m365.photos.plugins.module_utils import _bulk, _image, _ldap, _photo_state
+from ansible_collections.m365.photos.plugins.module_utils import _ad_photo, _bulk, _image, _ldap
 
 AD_SCHEMA_LIMIT = 102400
 
@@ -237,62 +236,6 @@ def argument_spec() -> dict:
     return spec
 
 
-@dataclass
-class Plan:
-    """What to do for one entry, worked out before anything is written."""
-
-    entry: dict
-    dn: str | None = None
-    current: bytes | None = None
-    after: bytes | None = None
-    decision: _photo_state.Decision | None = None
-    error: str | None = None
-
-    def result(self, return_thumbnails: bool) -> dict:
-        decision = self.decision
-        result = dict(identity=self.entry["identity"], dn=self.dn, state=self.entry["state"],
-                      changed=bool(decision and decision.write and not self.error), failed=self.error is not None,
-                      msg=self.error or "", reason=decision.reason if decision else None,
-                      before=_photo_state.facts(self.current),
-                      after=_photo_state.facts(self.after if decision and not self.error else self.current))
-        if decision and decision.similarity is not None:
-            result["similarity"] = round(decision.similarity, 4)
-        if return_thumbnails and (result["changed"] or result["failed"]):
-            result.update(before_thumbnail=_thumbnail(self.current), after_thumbnail=_thumbnail(self.after))
-        return result
-
-
-def _thumbnail(photo: bytes | None) -> str | None:
-    try:
-        return base64.b64encode(_image.thumbnail(photo)).decode("ascii") if photo else None
-    except _image.ImageError:
-        return None
-
-
-def desired_photo(entry: dict, params: dict) -> _photo_state.DesiredPhoto:
-    return _photo_state.DesiredPhoto(
-        _photo_state.photo_source(entry["src"], entry["content"]), max_bytes=params["max_bytes"],
-        max_dimension=params["max_dimension"], crop_mode=params["crop"], background=params["background"])
-
-
-def plan(entry: dict, user, params: dict) -> Plan:
-    if isinstance(user, _ldap.LdapError):
-        return Plan(entry, error=str(user))
-    current = user["photo"]
-    outcome = Plan(entry, dn=user["dn"], current=current)
-    try:
-        if entry["state"] == "absent":
-            outcome.decision = _photo_state.Decision(current is not None,
-                                                     "removing the photo" if current else "the user has no photo")
-            return outcome
-        desired = entry.get("desired") or desired_photo(entry, params)
-        outcome.decision = _photo_state.decide(current, desired, entry["overwrite"])
-        outcome.after = desired.fitted() if outcome.decision.write else current
-    except _image.ImageError as error:
-        outcome.error = str(error)
-    return outcome
-
-
 def converge(module: AnsibleModule, all_entries: list) -> list:
     params = module.params
     results = []
@@ -300,7 +243,7 @@ def converge(module: AnsibleModule, all_entries: list) -> list:
         base_dn = params["base_dn"] or _ldap.default_naming_context(connection)
         for chunk in _bulk.chunks(all_entries):
             users = _ldap.find_users(connection, [entry["identity"] for entry in chunk], base_dn)
-            for outcome in _bulk.planned(list(zip(chunk, users)), lambda pair: plan(pair[0], pair[1], params),
+            for outcome in _bulk.planned(list(zip(chunk, users)), functools.partial(_ad_photo.plan, params=params),
                                          params["concurrency"] or min(4, os.cpu_count() or 1)):
                 if outcome.decision and outcome.decision.write and not outcome.error and not module.check_mode:
                     try:
@@ -342,7 +285,7 @@ def main() -> None:
         module.fail_json(msg="; ".join(problems))
     try:
         if params["photos"] is None and params["state"] == "present":
-            all_entries[0]["desired"] = desired_photo(all_entries[0], params)
+            all_entries[0]["desired"] = _ad_photo.desired_photo(all_entries[0], params)
             all_entries[0]["desired"].check()
         results = converge(module, all_entries)
     except (_image.ImageError, _ldap.LdapError) as error:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import uuid
 
-import ldap3
 import pytest
 
 from ansible_collections.m365.photos.plugins.module_utils import _ldap
