@@ -16,12 +16,13 @@ export PATH := $(VENV)/bin:$(PATH)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export ANSIBLE_NOCOLOR := 1
 
-.PHONY: help venv test sanity lint units integration sandbox-up sandbox-down bench-fidelity build clean
+.PHONY: help venv test sanity lint units integration sandbox-up sandbox-down bench bench-fidelity build clean
 
 help:
 	@echo "make test            sanity, ansible-lint, unit and integration tests (starts the sandbox)"
 	@echo "make sandbox-up      start the local sandbox (Samba AD DC); writes .sandbox/env"
 	@echo "make sandbox-down    stop the sandbox"
+	@echo "make bench           scale benchmark against the sandbox (writes docs/benchmarks.md)"
 	@echo "make bench-fidelity  image pipeline fidelity table (writes docs/benchmarks.md)"
 	@echo "make build           build the collection tarball"
 
@@ -56,6 +57,9 @@ sandbox-up: $(STAMP)
 
 sandbox-down:
 	sandbox/down.sh
+
+bench: $(STAMP)
+	hacking/with-sandbox.sh $(PY) tests/bench/scale.py --write docs/benchmarks.md
 
 bench-fidelity: $(STAMP)
 	$(PY) tests/bench/fidelity.py --write docs/benchmarks.md

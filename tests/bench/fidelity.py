@@ -17,6 +17,7 @@ from pathlib import Path
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _benchdoc import replace_section  # noqa: E402
 from _ssim import DISPLAY_SIZE, display_ssim  # noqa: E402
 from ansible_collections.m365.photos.plugins.module_utils import _image  # noqa: E402
 
@@ -26,8 +27,6 @@ PHOTOS = ("astronaut.png", "chelsea.png", "camera.png", "coffee.jpg", "rocket.jp
 BUDGETS = (10_240, 102_400)
 NAIVE_SIDE = 96
 NAIVE_QUALITY = 75
-START_MARKER = "<!-- fidelity:start -->"
-END_MARKER = "<!-- fidelity:end -->"
 
 
 def naive(source: Image.Image) -> bytes:
@@ -71,19 +70,6 @@ def table() -> str:
     return "\n".join(header + rows)
 
 
-def write_section(path: Path, body: str) -> None:
-    section = "{0}\n## Fidelity\n\n{1}\n{2}".format(START_MARKER, body, END_MARKER)
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    if START_MARKER in text and END_MARKER in text:
-        before, rest = text.split(START_MARKER, 1)
-        after = rest.split(END_MARKER, 1)[1]
-        text = before + section + after
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--write", type=Path, help="Markdown file whose fidelity section to replace")
@@ -91,7 +77,7 @@ def main() -> None:
     body = table()
     print(body)
     if arguments.write:
-        write_section(arguments.write, body)
+        replace_section(str(arguments.write), "fidelity", "## Fidelity\n\n" + body)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,265 @@
+"""Scale benchmark: converge N users per side in one bulk task against the sandbox; prints a table.
+
+Run through `make bench` (which starts the sandbox and exports .sandbox/env). For each N it seeds N
+directory users, writes N distinct source photos, and measures with real ansible-playbook runs:
+- the no-change run (every user already shows the right picture), the run that matters most;
+- the full run (every photo changes), for N up to --full-max, then reads every photo back;
+- the same no-change run written the naive way (a loop over the single-user module), for N = 100.
+Nothing here asserts speed: the numbers are printed and written to docs/benchmarks.md. A run that
+does not converge (a no-change run that changes something, a photo wrong afterwards) stops the benchmark.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import re
+import resource
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+
+import ldap3
+import yaml
+from PIL import Image, ImageOps
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+FIXTURES = os.path.join(REPO, "tests", "fixtures", "images")
+BENCH_DIR = os.path.join(REPO, ".sandbox", "bench")
+EXCHANGE_ONLINE_LIMIT = 10240
+
+sys.path.insert(0, os.path.join(REPO, "tests", "bench"))
+from _benchdoc import replace_section  # noqa: E402  pylint: disable=wrong-import-position
+
+# Runs one command and prints the peak RSS and CPU time of its process tree, as seen by its parent.
+_MEASURE = """
+import json, resource, subprocess, sys
+code = subprocess.call(sys.argv[1:], stdout=subprocess.DEVNULL)
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(json.dumps(dict(code=code, maxrss_kb=usage.ru_maxrss, cpu_s=usage.ru_utime + usage.ru_stime)))
+"""
+
+
+def env(name: str) -> str:
+    value = os.environ.get(name)
+    if not value:
+        sys.exit("%s is not set: run `make bench`, which starts the sandbox and exports .sandbox/env" % name)
+    return value
+
+
+@dataclass
+class Run:
+    label: str
+    users: int
+    wall_s: float
+    cpu_module_s: float
+    cpu_server_s: float
+    maxrss_mb: float
+    summary: dict
+    extra: dict = field(default_factory=dict)
+
+
+def source_photo(number: int) -> bytes:
+    """A distinct 480x480 portrait-sized JPEG for user number (about 40-70 KB, so AD needs fitting)."""
+    names = sorted(name for name in os.listdir(FIXTURES) if name.endswith((".png", ".jpg")))
+    base = Image.open(os.path.join(FIXTURES, names[number % len(names)])).convert("RGB")
+    side = min(base.size)
+    offset = (number * 7) % max(1, (max(base.size) - side) + 1)
+    box = (offset, 0, offset + side, side) if base.width > base.height else (0, offset, side, offset + side)
+    picture = base.crop(box).resize((480, 480), Image.LANCZOS)
+    if (number // len(names)) % 2:
+        picture = ImageOps.mirror(picture)
+    out = io.BytesIO()
+    picture.save(out, "JPEG", quality=85)
+    return out.getvalue()
+
+
+def cheap_rendition(photo: bytes) -> bytes:
+    """What a steady state holds: the same picture, small, as a script or an earlier run stored it."""
+    out = io.BytesIO()
+    Image.open(io.BytesIO(photo)).resize((160, 160), Image.LANCZOS).save(out, "JPEG", quality=75)
+    return out.getvalue()
+
+
+def photo_dir(count: int) -> str:
+    folder = os.path.join(BENCH_DIR, "photos")
+    os.makedirs(folder, exist_ok=True)
+    for number in range(1, count + 1):
+        path = os.path.join(folder, "user%04d.jpg" % number)
+        if not os.path.exists(path):
+            with open(path, "wb") as handle:
+                handle.write(source_photo(number))
+    return folder
+
+
+def process_cpu_seconds(pids: list) -> float:
+    total = 0.0
+    for pid in pids:
+        try:
+            with open("/proc/%s/stat" % pid, encoding="ascii") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except OSError:
+            pass
+    return total
+
+
+def sandbox_pids(service: str) -> list:
+    with open(os.path.join(REPO, ".sandbox", service, "%s.pid" % service), encoding="ascii") as handle:
+        main = handle.read().strip()
+    children = subprocess.run(["pgrep", "-P", main], capture_output=True, text=True, check=False).stdout.split()
+    return [main] + children
+
+
+def run_playbook(play: dict, workdir: str, server_pids: list) -> tuple:
+    """(wall seconds, module-side CPU seconds, server CPU seconds, peak RSS MB, the task's registered result)."""
+    outcome_path = os.path.join(workdir, "outcome.json")
+    play = dict(play, hosts="localhost", gather_facts=False)
+    play["tasks"] = play["tasks"] + [{"ansible.builtin.copy": dict(content="{{ outcome | to_json }}", dest=outcome_path)}]
+    playbook = os.path.join(workdir, "bench.yml")
+    with open(playbook, "w", encoding="utf-8") as handle:
+        yaml.safe_dump([play], handle, sort_keys=False)
+    command = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", "localhost,", "-c", "local",
+               "-e", "ansible_python_interpreter=%s" % sys.executable, playbook]
+    server_before = process_cpu_seconds(server_pids)
+    started = time.perf_counter()
+    measured = subprocess.run([sys.executable, "-c", _MEASURE] + command, capture_output=True, text=True, check=True,
+                              cwd=workdir)
+    wall = time.perf_counter() - started
+    server_cpu = process_cpu_seconds(server_pids) - server_before
+    usage = json.loads(measured.stdout)
+    with open(outcome_path, encoding="utf-8") as handle:
+        result = json.load(handle)
+    return wall, usage["cpu_s"], server_cpu, usage["maxrss_kb"] / 1024, result
+
+
+class Directory:
+    def __init__(self) -> None:
+        tls = ldap3.Tls(validate=ssl.CERT_REQUIRED, ca_certs_file=env("SANDBOX_LDAP_CA_FILE"))
+        server = ldap3.Server("localhost", port=int(env("SANDBOX_LDAP_PORT")), use_ssl=True, tls=tls)
+        self.connection = ldap3.Connection(server, env("SANDBOX_LDAP_BIND_DN"), env("SANDBOX_LDAP_BIND_PASSWORD"),
+                                           auto_bind=True)
+        self.users_dn = env("SANDBOX_LDAP_USERS_DN")
+
+    def dn(self, number: int) -> str:
+        return "CN=user%04d,%s" % (number, self.users_dn)
+
+    def set_photos(self, photos: dict) -> None:
+        for number, photo in photos.items():
+            values = [photo] if photo is not None else []
+            self.connection.modify(self.dn(number), {"thumbnailPhoto": [(ldap3.MODIFY_REPLACE, values)]})
+
+    def photos(self) -> dict:
+        entries = self.connection.extend.standard.paged_search(
+            self.users_dn, "(sAMAccountName=user*)", attributes=["sAMAccountName", "thumbnailPhoto"],
+            paged_size=1000, generator=True)
+        return {int(entry["attributes"]["sAMAccountName"][4:]): (entry["raw_attributes"].get("thumbnailPhoto") or [None])[0]
+                for entry in entries if entry["type"] == "searchResEntry"}
+
+
+def ensure_directory_users(count: int) -> None:
+    """Seed exactly count sandbox users (sandbox/samba-up.sh) and reload the settings it writes."""
+    subprocess.run(["sandbox/samba-up.sh"], cwd=REPO, check=True, env=dict(os.environ, SANDBOX_USERS=str(count)),
+                   stdout=subprocess.DEVNULL)
+    with open(os.path.join(REPO, ".sandbox", "samba.env"), encoding="utf-8") as handle:
+        for name, value in re.findall(r"^export (\w+)='(.*)'$", handle.read(), re.M):
+            os.environ[name] = value
+
+
+def ldap_defaults() -> dict:
+    return {"group/m365.photos.ldap": dict(
+        server=env("SANDBOX_LDAP_HOST"), port=int(env("SANDBOX_LDAP_PORT")), ca_file=env("SANDBOX_LDAP_CA_FILE"),
+        bind_dn=env("SANDBOX_LDAP_BIND_DN"), bind_password=env("SANDBOX_LDAP_BIND_PASSWORD"))}
+
+
+def ad_bulk_play(count: int, folder: str) -> dict:
+    photos = [dict(identity="user%04d" % number, src=os.path.join(folder, "user%04d.jpg" % number))
+              for number in range(1, count + 1)]
+    return dict(module_defaults=ldap_defaults(), tasks=[{
+        "m365.photos.ad_thumbnail_photo": dict(photos=photos), "register": "outcome", "ignore_errors": True}])
+
+
+def ad_naive_play(count: int, folder: str) -> dict:
+    return dict(module_defaults=ldap_defaults(), tasks=[{
+        "m365.photos.ad_thumbnail_photo": dict(identity="{{ item }}", src="%s/{{ item }}.jpg" % folder),
+        "loop": ["user%04d" % number for number in range(1, count + 1)], "register": "outcome"}])
+
+
+def check_converged(result: dict, label: str, expect_changed: int) -> None:
+    summary = result.get("summary") or {}
+    if result.get("failed") or summary.get("changed") != expect_changed:
+        raise SystemExit("%s did not converge: %s" % (label, json.dumps(summary or result.get("msg"))[:2000]))
+
+
+def bench_ad(count: int, full_max: int, workdir: str) -> list:
+    from ansible_collections.m365.photos.plugins.module_utils import _image  # the pipeline under test
+
+    ensure_directory_users(count)
+    directory = Directory()
+    pids = sandbox_pids("samba")
+    folder = photo_dir(count)
+    sources = {number: open(os.path.join(folder, "user%04d.jpg" % number), "rb").read() for number in range(1, count + 1)}
+    runs = []
+    if count <= full_max:
+        directory.set_photos({number: None for number in sources})
+        wall, cpu, server_cpu, rss, result = run_playbook(ad_bulk_play(count, folder), workdir, pids)
+        check_converged(result, "AD full run", count)
+        held = directory.photos()
+        wrong = [number for number, source in sources.items()
+                 if held.get(number) is None or len(held[number]) > EXCHANGE_ONLINE_LIMIT
+                 or not _image.compare(held[number], source).same]
+        if wrong:
+            raise SystemExit("AD full run left %d photos wrong, e.g. user%04d" % (len(wrong), wrong[0]))
+        runs.append(Run("AD full run", count, wall, cpu, server_cpu, rss, result["summary"]))
+    else:
+        directory.set_photos({number: cheap_rendition(source) for number, source in sources.items()})
+    wall, cpu, server_cpu, rss, result = run_playbook(ad_bulk_play(count, folder), workdir, pids)
+    check_converged(result, "AD no-change run", 0)
+    runs.append(Run("AD no-change run", count, wall, cpu, server_cpu, rss, result["summary"]))
+    if count == 100:
+        wall, cpu, server_cpu, rss, result = run_playbook(ad_naive_play(count, folder), workdir, pids)
+        if any(item.get("changed") or item.get("failed") for item in result["results"]):
+            raise SystemExit("naive AD no-change run changed or failed something")
+        runs.append(Run("AD no-change, naive loop", count, wall, cpu, server_cpu, rss, {}))
+    return runs
+
+
+def table(runs: list) -> str:
+    lines = ["| run | users | wall | per user | module CPU | server CPU | peak RSS | extra |",
+             "|---|---:|---:|---:|---:|---:|---:|---|"]
+    for run in runs:
+        extra = ", ".join("%s %s" % (key, value) for key, value in run.extra.items())
+        lines.append("| %s | %s | %.1f s | %.1f ms | %.1f s | %.1f s | %.0f MB | %s |" % (
+            run.label, "{:,}".format(run.users), run.wall_s, run.wall_s / run.users * 1000, run.cpu_module_s,
+            run.cpu_server_s, run.maxrss_mb, extra))
+    naive = [run for run in runs if "naive" in run.label]
+    if naive:
+        lines.append("")
+        lines.append("Naive loop extrapolated to 10,000 users: %.0f min." % (naive[0].wall_s / naive[0].users * 10000 / 60))
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
+    parser.add_argument("--users", type=int, nargs="+", default=[100, 1000, 10000])
+    parser.add_argument("--full-max", type=int, default=1000, help="largest N that also gets a full run")
+    parser.add_argument("--write", help="Markdown file to write the table into (section 'scale')")
+    args = parser.parse_args()
+    runs = []
+    with tempfile.TemporaryDirectory(prefix="m365-photos-bench-") as workdir:
+        for count in args.users:
+            runs += bench_ad(count, args.full_max, workdir)
+            print(table(runs), flush=True)
+    text = "## Scale\n\nOne bulk task per side against the sandbox (%s, %d CPUs). Module CPU includes ansible-playbook.\n\n%s\n" % (
+        time.strftime("%Y-%m-%d"), os.cpu_count(), table(runs))
+    if args.write:
+        replace_section(args.write, "scale", text)
+
+
+if __name__ == "__main__":
+    main()
