@@ -16,14 +16,16 @@ export PATH := $(VENV)/bin:$(PATH)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export ANSIBLE_NOCOLOR := 1
 
-.PHONY: help venv test sanity lint units integration sandbox-up sandbox-down bench bench-fidelity build clean
+.PHONY: help venv demo docs test sanity lint units integration sandbox-up sandbox-down bench bench-fidelity build clean
 
 help:
+	@echo "make demo            run the photo_sync role against the local sandbox, twice"
 	@echo "make test            sanity, ansible-lint, unit and integration tests (starts the sandbox)"
 	@echo "make sandbox-up      start the local sandbox (Samba AD DC); writes .sandbox/env"
 	@echo "make sandbox-down    stop the sandbox"
 	@echo "make bench           scale benchmark against the sandbox (writes docs/benchmarks.md)"
 	@echo "make bench-fidelity  image pipeline fidelity table (writes docs/benchmarks.md)"
+	@echo "make docs            regenerate the plugin and role reference in docs/reference"
 	@echo "make build           build the collection tarball"
 
 $(STAMP): requirements.txt requirements-dev.txt
@@ -45,12 +47,25 @@ sanity: $(STAMP)
 
 lint: $(STAMP)
 	ansible-lint --offline --nocolor --profile production
+	antsibull-docs lint-collection-docs --plugin-docs .
+	rm -rf build/docs && mkdir -p build/docs
+	antsibull-docs collection --use-current --dest-dir build/docs --output-format simplified-rst m365.photos >/dev/null
+	diff -r build/docs/collections/m365/photos docs/reference \
+		|| { echo "docs/reference is out of date: run make docs and commit it"; exit 1; }
+
+docs: $(STAMP)
+	rm -rf build/docs && mkdir -p build/docs docs/reference
+	antsibull-docs collection --use-current --dest-dir build/docs --output-format simplified-rst m365.photos >/dev/null
+	rm -rf docs/reference && cp -r build/docs/collections/m365/photos docs/reference
 
 units: $(STAMP)
 	$(PY) -m pytest tests/unit -q -p no:cacheprovider
 
 integration: $(STAMP)
 	hacking/with-sandbox.sh $(PY) -m pytest tests/sandbox tests/integration -q -p no:cacheprovider
+
+demo: sandbox-up
+	set -a && source .sandbox/env && set +a && hacking/demo.sh
 
 sandbox-up: $(STAMP)
 	PYTHON=$(PY) sandbox/up.sh
