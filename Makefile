@@ -16,11 +16,11 @@ export PATH := $(VENV)/bin:$(PATH)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export ANSIBLE_NOCOLOR := 1
 
-.PHONY: help venv demo docs test sanity lint units integration sandbox-up sandbox-down bench bench-fidelity build clean
+.PHONY: help venv demo docs package-test test sanity lint units integration sandbox-up sandbox-down bench bench-fidelity build clean
 
 help:
 	@echo "make demo            run the photo_sync role against the local sandbox, twice"
-	@echo "make test            sanity, ansible-lint, unit and integration tests (starts the sandbox)"
+	@echo "make test            sanity, lint, unit and integration tests, and the demo from the built tarball"
 	@echo "make sandbox-up      start the local sandbox (Samba AD DC); writes .sandbox/env"
 	@echo "make sandbox-down    stop the sandbox"
 	@echo "make bench           scale benchmark against the sandbox (writes docs/benchmarks.md)"
@@ -38,7 +38,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 venv: $(STAMP)
 
-test: sanity lint units integration
+test: sanity lint units integration package-test
 
 sanity: $(STAMP)
 	$(PY) hacking/prepare_sanity.py $(CURDIR) $(SANITY_ROOT)
@@ -81,6 +81,15 @@ bench-fidelity: $(STAMP)
 
 build: $(STAMP)
 	ansible-galaxy collection build --force --output-path build/
+
+# The released artifact, not the checkout: build the tarball, install it into a scratch collections path
+# and run the demo playbook from there.
+package-test: build
+	rm -rf build/collections
+	ansible-galaxy collection install --no-deps -p build/collections build/m365-photos-*.tar.gz
+	hacking/with-sandbox.sh env -u PYTHONPATH ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/build/collections \
+		PHOTO_SYNC_REPORT_DIR=$(CURDIR)/build/demo-reports \
+		hacking/demo.sh m365.photos.demo build/collections/ansible_collections/m365/photos/playbooks/demo/inventory.yml
 
 clean:
 	rm -rf build tests/output $(VENV)/sanity
