@@ -62,7 +62,7 @@ units: $(STAMP)
 	$(PY) -m pytest tests/unit -q -p no:cacheprovider
 
 integration: $(STAMP)
-	hacking/with-sandbox.sh $(PY) -m pytest tests/sandbox tests/integration -q -p no:cacheprovider
+	hacking/with-sandbox.sh $(PY) -m pytest tests/sandbox tests/integration -q -p no:cacheprovider -n 2 --dist loadfile
 
 demo: sandbox-up
 	set -a && source .sandbox/env && set +a && hacking/demo.sh
