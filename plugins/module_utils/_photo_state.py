@@ -7,6 +7,9 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import os
+import re
+import io
 from dataclasses import dataclass
 
 from ansible_collections.m365.photos.plugins.module_utils import _image
@@ -35,6 +38,7 @@ class DesiredPhoto:
         self.background = background
         self._fingerprint: _image.Fingerprint | None = None
         self._fitted: bytes | None = None
+        self._shown_fingerprint: _image.Fingerprint | None = None
 
     def check(self) -> None:
         """ImageError now, before anything is sent anywhere, when the source is not a usable picture."""
@@ -46,6 +50,34 @@ class DesiredPhoto:
             shown = _image.crop(_image.normalise(preview, _image.parse_color(self.background)), self.crop_mode)
             self._fingerprint = _image.fingerprint(shown)
         return self._fingerprint
+
+    def shown_fingerprint(self) -> _image.Fingerprint:
+        """The fingerprint of the picture as a service that serves squares shows it: cut to its centred square."""
+        if self._shown_fingerprint is None:
+            preview = _image.decode(self.source, draft_side=_image.FINGERPRINT_DRAFT_SIDE)
+            shown = _image.crop(_image.normalise(preview, _image.parse_color(self.background)), self.crop_mode)
+            self._shown_fingerprint = _image.fingerprint(_image.crop(shown, "center"))
+        return self._shown_fingerprint
+
+    def source_size(self) -> tuple[int, int]:
+        """The source's width and height as its header declares them; ImageError when it is no image."""
+        self.fingerprint()  # the source must decode, not only declare a size
+        return _image.Image.open(io.BytesIO(self.source)).size
+
+    def upload_size(self) -> tuple[int, int]:
+        """Width and height of the photo fitted() would give, from the source's header alone (no decoding).
+
+        Orientation aside (a rotation swaps the sides, never changes them), cropping and max_dimension are
+        all that change a photo's size while it fits a byte budget of megabytes.
+        """
+        width, height = self.source_size()
+        if self.crop_mode != "none":
+            width = height = min(width, height)
+        longest = max(width, height)
+        if self.max_dimension and longest > self.max_dimension:
+            factor = self.max_dimension / longest
+            width, height = max(1, round(width * factor)), max(1, round(height * factor))
+        return width, height
 
     def fitted(self) -> bytes:
         """The bytes to write: the source itself when it already qualifies, else the best fit of max_bytes."""
@@ -162,3 +194,30 @@ def decide_by_picture(current: bytes | None, desired: bytes) -> Decision:
     if similarity.same:
         return Decision(False, "the current photo shows the same picture", similarity.score)
     return Decision(True, "the current photo shows a different picture", similarity.score)
+
+
+def decide_by_preview(current: bytes | None, desired: DesiredPhoto) -> Decision:
+    """decide_by_picture without fitting the desired photo: its cheap preview fingerprint stands in for it.
+
+    current is what the service serves (a square); the desired picture is compared cut to its centred square.
+    """
+    if current is None:
+        return Decision(True, "the user has no photo")
+    try:
+        facts = _image.describe(current)
+        wanted = desired.shown_fingerprint() if facts["width"] == facts["height"] else desired.fingerprint()
+        similarity = _image.compare_fingerprints(_image.fingerprint(current), wanted)
+    except _image.ImageError:
+        return Decision(True, "the current photo cannot be read as an image")
+    if similarity.same:
+        return Decision(False, "the current photo shows the same picture", similarity.score)
+    return Decision(True, "the current photo shows a different picture", similarity.score)
+
+
+def export_photo(photo: bytes, name: str, dest: str, extension: str = "jpg") -> str:
+    """Write photo into folder dest as <name>.<extension>; name (a UPN, say) is made safe as a file name."""
+    safe_name = re.sub(r"[^A-Za-z0-9@._-]", "_", name).lstrip(".")
+    path = os.path.join(dest, "%s.%s" % (safe_name, extension))
+    with open(path, "wb") as target:
+        target.write(photo)
+    return path

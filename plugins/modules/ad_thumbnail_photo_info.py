@@ -159,7 +159,6 @@ summary:
 
 import base64
 import os
-import re
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
@@ -198,18 +197,10 @@ def report(user: dict, params: dict) -> dict:
     if photo is not None and params["return_content"]:
         entry["content"] = base64.b64encode(photo).decode("ascii")
     if photo is not None and params["dest"]:
-        entry["path"] = export(photo, entry, params["dest"])
+        extension = (entry["format"] or "bin").lower().replace("jpeg", "jpg")
+        entry["path"] = _photo_state.export_photo(photo, entry["user_principal_name"] or entry["sam_account_name"],
+                                                  params["dest"], extension)
     return entry
-
-
-def export(photo: bytes, entry: dict, dest: str) -> str:
-    name = entry["user_principal_name"] or entry["sam_account_name"]
-    extension = (entry["format"] or "bin").lower().replace("jpeg", "jpg")
-    safe_name = re.sub(r"[^A-Za-z0-9@._-]", "_", name).lstrip(".")
-    path = os.path.join(dest, "%s.%s" % (safe_name, extension))
-    with open(path, "wb") as target:
-        target.write(photo)
-    return path
 
 
 def summarise(users: list) -> dict:

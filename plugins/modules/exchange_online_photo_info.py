@@ -116,11 +116,10 @@ users:
 import asyncio
 import base64
 import os
-import re
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.m365.photos.plugins.module_utils import _graph, _graph_auth
+from ansible_collections.m365.photos.plugins.module_utils import _graph, _graph_auth, _photo_state
 
 # Microsoft's limit on requests in flight per app and mailbox is 4; two go out per user.
 CONCURRENT_USERS = 2
@@ -150,15 +149,8 @@ async def report(session, user: str, params: dict) -> dict:
         if photo is not None and params["return_content"]:
             entry["content"] = base64.b64encode(photo).decode("ascii")
         if photo is not None and params["dest"]:
-            entry["path"] = export(photo, found["user_principal_name"] or found["id"], params["dest"])
+            entry["path"] = _photo_state.export_photo(photo, found["user_principal_name"] or found["id"], params["dest"])
     return entry
-
-
-def export(photo: bytes, name: str, dest: str) -> str:
-    path = os.path.join(dest, "%s.jpg" % re.sub(r"[^A-Za-z0-9@._-]", "_", name).lstrip("."))
-    with open(path, "wb") as target:
-        target.write(photo)
-    return path
 
 
 async def read_users(session, params: dict) -> list:
