@@ -361,6 +361,33 @@ class GraphSession:
                                  "on-premises (grant PeopleSettings.Read.All to let this module tell)." % error, 403) from None
             raise
 
+    async def post_batch(self, body: dict) -> dict:
+        """POST one $batch body (JSON) and return its parsed answer; GraphError when the batch as a whole fails.
+
+        Through the request adapter, so the token and the retry middleware (429/503/504 of the batch itself,
+        Retry-After honoured) apply; the items' own answers are the caller's (see _graph_batch).
+        """
+        operation = Operation("sending a batch of %d requests" % len(body.get("requests") or ()), READ_PERMISSION)
+        payload = json.dumps(body, separators=(",", ":")).encode()
+
+        def request():
+            information = RequestInformation(Method.POST)
+            information.url = self.where.graph_url + "/$batch"
+            information.headers.try_add("Content-Type", "application/json")
+            information.headers.try_add("Accept", "application/json")
+            information.content = payload
+            return self.adapter.send_primitive_async(information, "bytes", ERROR_MAPPING)
+
+        answer = await self.call(operation, request)
+        try:
+            return json.loads(answer or b"{}")
+        except ValueError:
+            raise GraphError("Microsoft Graph answered a batch of requests with something that is not JSON.") from None
+
+    def explain_answer(self, answer, operation: Operation) -> str:
+        """One sentence for a failed batch item (an _graph_batch.Answer), worded like a failed direct call."""
+        return scrub(explain_api_error(ItemError(answer), operation, self.where), self.params)
+
     async def photo_update_source(self) -> str | None:
         """The tenant's photoUpdateSettings source (beta API), or None when it cannot be read."""
         request = RequestInformation(Method.GET)
@@ -373,11 +400,33 @@ class GraphSession:
             return None
 
 
+class ItemError:
+    """A failed $batch item in the shape explain_api_error reads from the SDK's APIError."""
+
+    def __init__(self, answer) -> None:
+        code, message = answer.error_parts()
+        self.response_status_code = answer.status or None
+        self.response_headers = dict(answer.headers or {})
+        self.error = ItemErrorBody(code, message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class ItemErrorBody:
+    code: str
+    message: str
+
+
 def _jpeg_upload_configuration():
     # A fresh configuration per request: the SDK's shared default would carry headers across calls.
     configuration = RequestConfiguration(headers=HeadersCollection())
     configuration.headers.add("Content-Type", "image/jpeg")
     return configuration
+
+
+def metadata_of(photo: dict | None) -> PhotoMetadata | None:
+    """PhotoMetadata from a photo resource as Graph answers it (also in a $batch), None for "no photo"."""
+    return _metadata(photo)
 
 
 def _metadata(photo: dict | None) -> PhotoMetadata | None:

@@ -56,13 +56,19 @@ class PhotoSourceAction(ActionBase):
         if options.get("content") is not None:
             raise PhotoSourceError("parameters are mutually exclusive: src|content (photo %s)" % src)
         path = self._controller_path(src)
-        if getattr(self._connection, "_remote_is_local", False):
+        if self._module_runs_on_controller():
             options["src"] = path
         else:
             del options["src"]
             with open(path, "rb") as source:
                 options["content"] = base64.b64encode(source.read()).decode("ascii")
         return options
+
+    def _module_runs_on_controller(self) -> bool:
+        # The local connection does not set _remote_is_local (only network connections do); Ansible's own
+        # action plugins test its transport name the same way.
+        return self._connection.transport in ("local", "ansible.builtin.local") \
+            or getattr(self._connection, "_remote_is_local", False)
 
     def _controller_path(self, src: str) -> str:
         try:

@@ -5,6 +5,10 @@ directory users, writes N distinct source photos, and measures with real ansible
 - the no-change run (every user already shows the right picture), the run that matters most;
 - the full run (every photo changes), for N up to --full-max, then reads every photo back;
 - the same no-change run written the naive way (a loop over the single-user module), for N = 100.
+The Graph side runs against the Graph emulator with 50 ms of added latency per request and Microsoft's
+throttling limits on (per mailbox: 4 concurrent, 10,000 / 10 min; per app: 130,000 / 10 s, --app-requests),
+plus injected 429s on 5% of the full run's uploads and photo reads; it also reports HTTP requests, Graph
+operations (batch items count one each) and bytes downloaded per user, from the emulator's request log.
 Nothing here asserts speed: the numbers are printed and written to docs/benchmarks.md. A run that
 does not converge (a no-change run that changes something, a photo wrong afterwards) stops the benchmark.
 """
@@ -22,6 +26,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.request
 from dataclasses import dataclass, field
 
 import ldap3
@@ -229,6 +235,158 @@ def bench_ad(count: int, full_max: int, workdir: str) -> list:
     return runs
 
 
+# -- Graph -------------------------------------------------------------------------------------------------------
+
+GRAPH_LATENCY_MS = 50
+GRAPH_FAULT_SHARE = 0.05
+
+
+class Emulator:
+    """The sandbox's Graph emulator through its admin API (/_sandbox)."""
+
+    def __init__(self) -> None:
+        self.url = env("SANDBOX_GRAPH_ADMIN_URL")
+        self.context = ssl.create_default_context(cafile=env("SANDBOX_CA_FILE"))
+        self.tenant = env("SANDBOX_TENANT_NAME")
+
+    def admin(self, method: str, path: str, body=None, raw: bool = False):
+        data = body if isinstance(body, bytes) or body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self.url + path, data=data, method=method)
+        try:
+            with urllib.request.urlopen(request, context=self.context, timeout=120) as response:
+                payload = response.read()
+        except urllib.error.HTTPError as error:
+            if raw and error.code == 404:
+                return None
+            raise SystemExit("emulator admin %s %s: %s %r" % (method, path, error.code, error.read()[:500])) from None
+        return payload if raw else json.loads(payload or b"null")
+
+    def user(self, number: int) -> str:
+        return "%s%04d@%s" % (env("SANDBOX_GRAPH_USER_PREFIX"), number, env("SANDBOX_TENANT_DOMAIN"))
+
+    def user_count(self) -> int:
+        tenants = self.admin("GET", "/tenants")["tenants"]
+        return next(tenant["users"] for tenant in tenants if tenant["name"] == self.tenant)
+
+    def store(self, number: int, photo: bytes) -> None:
+        self.admin("PUT", "/tenants/%s/users/%s/photo" % (self.tenant, self.user(number)), photo)
+
+    def stored(self, number: int) -> bytes | None:
+        return self.admin("GET", "/tenants/%s/users/%s/photo" % (self.tenant, self.user(number)), raw=True)
+
+
+def load_env_file(path: str) -> None:
+    with open(path, encoding="utf-8") as handle:
+        for name, value in re.findall(r"^export (\w+)=(.*)$", handle.read(), re.M):
+            os.environ[name] = value.strip("'")
+
+
+def ensure_graph_users(count: int) -> Emulator:
+    """An emulator whose contoso tenant has count users: graph-up.sh restarts it when samba.env is newer."""
+    ensure_directory_users(count)
+    subprocess.run(["sandbox/graph-up.sh"], cwd=REPO, check=True, stdout=subprocess.DEVNULL,
+                   env=dict(os.environ, PYTHON=os.environ.get("PYTHON", sys.executable)))
+    load_env_file(os.path.join(REPO, ".sandbox", "graph.env"))
+    emulator = Emulator()
+    if emulator.user_count() < count:
+        raise SystemExit("the Graph emulator has %d users, not %d" % (emulator.user_count(), count))
+    return emulator
+
+
+def graph_defaults() -> dict:
+    return {"group/m365.photos.graph": dict(
+        tenant_id=env("SANDBOX_TENANT_ID"), client_id=env("SANDBOX_CLIENT_ID"), client_secret=env("SANDBOX_CLIENT_SECRET"),
+        graph_url=env("SANDBOX_GRAPH_URL"), authority_url=env("SANDBOX_AUTHORITY_URL"), ca_file=env("SANDBOX_CA_FILE"),
+        timeout=120)}
+
+
+def graph_bulk_play(emulator: Emulator, count: int, folder: str) -> dict:
+    photos = [dict(user=emulator.user(number), src=os.path.join(folder, "user%04d.jpg" % number))
+              for number in range(1, count + 1)]
+    return dict(module_defaults=graph_defaults(), tasks=[{
+        "m365.photos.exchange_online_photo": dict(photos=photos), "register": "outcome", "ignore_errors": True}])
+
+
+def graph_naive_play(emulator: Emulator, count: int, folder: str) -> dict:
+    return dict(module_defaults=graph_defaults(), tasks=[{
+        "m365.photos.exchange_online_photo": dict(user="{{ item }}@%s" % env("SANDBOX_TENANT_DOMAIN"),
+                                                  src="%s/{{ item }}.jpg" % folder),
+        "loop": ["user%04d" % number for number in range(1, count + 1)], "register": "outcome"}])
+
+
+def wire(emulator: Emulator, count: int) -> dict:
+    """Per-user request economy of the run that just ended, from the emulator's request log."""
+    log = emulator.admin("GET", "/log")
+    return {"requests/user": "%.3f" % (log["requests"] / count), "operations/user": "%.2f" % (log["operations"] / count),
+            "KB down/user": "%.1f" % (log["bytes_out"] / count / 1024), "429s": log["throttled"]}
+
+
+def graph_run(emulator: Emulator, label: str, play: dict, count: int, workdir: str, pids: list,
+              expect_changed: int | None) -> Run:
+    emulator.admin("POST", "/log/reset")
+    wall, cpu, server_cpu, rss, result = run_playbook(play, workdir, pids)
+    failures = [item for item in result.get("results") or [] if item.get("failed")]
+    if failures:
+        print("%s: %d failed, e.g. %s: %s" % (label, len(failures), failures[0]["user"], failures[0]["msg"]), flush=True)
+    if expect_changed is not None:
+        check_converged(result, label, expect_changed)
+    elif any(item.get("changed") or item.get("failed") for item in result.get("results") or [result]):
+        raise SystemExit("%s changed or failed something" % label)
+    return Run(label, count, wall, cpu, server_cpu, rss, result.get("summary") or {}, wire(emulator, count))
+
+
+def bench_graph(count: int, full_max: int, workdir: str, app_requests: int) -> list:
+    from ansible_collections.m365.photos.plugins.module_utils import _image  # the pipeline under test
+
+    emulator = ensure_graph_users(count)
+    pids = sandbox_pids("graph")
+    folder = photo_dir(count)
+    saved = emulator.admin("GET", "/config")
+    emulator.admin("PUT", "/config", {"latency_ms": GRAPH_LATENCY_MS, "throttle": {
+        "mailbox_requests": 10000, "mailbox_window_s": 600, "mailbox_concurrency": 4,
+        "app_requests": app_requests, "app_window_s": 10}})
+    runs = []
+    try:
+        emulator.admin("DELETE", "/tenants/%s/photos" % emulator.tenant)
+        if count <= full_max:
+            faults = max(1, int(count * GRAPH_FAULT_SHARE))
+            emulator.admin("POST", "/faults", {"status": 429, "match": "/photo/$value", "method": "PUT", "count": faults,
+                                               "retry_after": 1})
+            emulator.admin("POST", "/faults", {"status": 429, "match": "/photo", "method": "GET", "count": faults,
+                                               "retry_after": 1})
+            runs.append(graph_run(emulator, "Graph full run", graph_bulk_play(emulator, count, folder), count, workdir,
+                                  pids, count))
+            emulator.admin("DELETE", "/faults")
+            wrong = []
+            for number in range(1, count + 1):
+                with open(os.path.join(folder, "user%04d.jpg" % number), "rb") as handle:
+                    source = handle.read()
+                held = emulator.stored(number)
+                if held is None or not _image.compare(held, source).same:
+                    wrong.append(number)
+            if wrong:
+                raise SystemExit("Graph full run left %d photos wrong, e.g. user%04d" % (len(wrong), wrong[0]))
+            runs[-1].extra["verified"] = "%d/%d" % (count, count)
+        else:
+            # The steady state, seeded directly: every user already holds the source (served at 432x432).
+            for number in range(1, count + 1):
+                with open(os.path.join(folder, "user%04d.jpg" % number), "rb") as handle:
+                    emulator.store(number, handle.read())
+            # The first read renders each stored size once (the service keeps its renditions): not measured.
+            runs.append(graph_run(emulator, "Graph no-change run (cold emulator renditions)",
+                                  graph_bulk_play(emulator, count, folder), count, workdir, pids, 0))
+        runs.append(graph_run(emulator, "Graph no-change run", graph_bulk_play(emulator, count, folder), count, workdir,
+                              pids, 0))
+        if count == 100:
+            run = graph_run(emulator, "Graph no-change, naive loop", graph_naive_play(emulator, count, folder), count,
+                            workdir, pids, None)
+            runs.append(run)
+    finally:
+        emulator.admin("DELETE", "/faults")
+        emulator.admin("PUT", "/config", saved)
+    return runs
+
+
 def table(runs: list) -> str:
     lines = ["| run | users | wall | per user | module CPU | server CPU | peak RSS | extra |",
              "|---|---:|---:|---:|---:|---:|---:|---|"]
@@ -240,7 +398,8 @@ def table(runs: list) -> str:
     naive = [run for run in runs if "naive" in run.label]
     if naive:
         lines.append("")
-        lines.append("Naive loop extrapolated to 10,000 users: %.0f min." % (naive[0].wall_s / naive[0].users * 10000 / 60))
+    for run in naive:
+        lines.append("%s extrapolated to 10,000 users: %.0f min." % (run.label, run.wall_s / run.users * 10000 / 60))
     return "\n".join(lines)
 
 
@@ -249,11 +408,17 @@ def main() -> None:
     parser.add_argument("--users", type=int, nargs="+", default=[100, 1000, 10000])
     parser.add_argument("--full-max", type=int, default=1000, help="largest N that also gets a full run")
     parser.add_argument("--write", help="Markdown file to write the table into (section 'scale')")
+    parser.add_argument("--sides", nargs="+", choices=["ad", "graph"], default=["ad", "graph"])
+    parser.add_argument("--app-requests", type=int, default=130000,
+                        help="the emulator's per-app limit per 10 s for the Graph runs (Microsoft's: 130,000)")
     args = parser.parse_args()
     runs = []
     with tempfile.TemporaryDirectory(prefix="m365-photos-bench-") as workdir:
         for count in args.users:
-            runs += bench_ad(count, args.full_max, workdir)
+            if "ad" in args.sides:
+                runs += bench_ad(count, args.full_max, workdir)
+            if "graph" in args.sides:
+                runs += bench_graph(count, args.full_max, workdir, args.app_requests)
             print(table(runs), flush=True)
     text = "## Scale\n\nOne bulk task per side against the sandbox (%s, %d CPUs). Module CPU includes ansible-playbook.\n\n%s\n" % (
         time.strftime("%Y-%m-%d"), os.cpu_count(), table(runs))

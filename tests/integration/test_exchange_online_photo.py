@@ -380,3 +380,117 @@ def test_info_with_a_read_only_app_and_an_unknown_user(sandbox):
                                module_defaults=read_only)
     assert not reads.failed and reads.result["users"][0]["has_photo"] is False, reads.msg
     assert unknown.failed and "No user 'ghost@test.example'" in unknown.msg
+
+
+# -- the bulk form (photos) ------------------------------------------------------------------------------------------
+
+SOURCES = ("astronaut.png", "chelsea.png", "coffee.jpg", "rocket.jpg", "camera.png")
+
+
+def bulk_task(**options) -> dict:
+    return {"m365.photos.exchange_online_photo": options}
+
+
+def shows(stored: bytes | None, source: bytes) -> bool:
+    """Whether the service's (square) photo shows source, cut to its centred square as the service does."""
+    return stored is not None and _image.compare(stored, _image.crop(_image.normalise(_image.decode(source)), "center")).same
+
+
+def batches(requests: list) -> list:
+    return [request for request in requests if request["path"].endswith("/$batch") and not request["batch_item"]]
+
+
+def on_the_wire(requests: list) -> list:
+    return [request for request in requests if not request["batch_item"]]
+
+
+def test_bulk_converges_every_entry_reports_each_and_names_the_failures(sandbox, tmp_path):
+    numbers = list(range(22, 34))
+    sandbox.store(user(34), jpeg(Image.new("RGB", (96, 96), "navy")))
+    sandbox.store(user(22), jpeg(Image.open(io.BytesIO(fixture_bytes("coffee.jpg"))).resize((96, 96))))
+    photos = []
+    for index, number in enumerate(numbers):
+        path = tmp_path / ("%d-%s" % (number, SOURCES[index % len(SOURCES)]))
+        path.write_bytes(fixture_bytes(SOURCES[index % len(SOURCES)]))
+        photos.append(dict(user=user(number), src=str(path)) if index % 2 else dict(user=user(number), content=b64(path.read_bytes())))
+    photos += [dict(user=user(34), state="absent"),
+               dict(user="no-such-user@test.example", content=b64(fixture_bytes("rocket.jpg"))),
+               dict(user=user(35), content=b64(b"not an image at all"))]
+    first = run_task(bulk_task(photos=photos, return_thumbnails=True), module_defaults=sandbox.defaults())
+    assert first.failed and "2 of 15 photos failed (no-such-user@test.example, %s)" % user(35) in first.msg, first.msg
+    results = first.result["results"]
+    assert [result["user"] for result in results] == [entry["user"] for entry in photos]
+    assert first.result["summary"] == dict(entries=15, changed=13, unchanged=0, failed=2)
+    for index, number in enumerate(numbers):
+        assert shows(sandbox.stored(user(number)), fixture_bytes(SOURCES[index % len(SOURCES)]))
+        assert results[index]["changed"] and results[index]["after_thumbnail"], results[index]
+        assert results[index]["after"]["etag"] == sandbox.etag(user(number))
+        assert results[index]["user_id"]
+    assert results[0]["before"]["width"] == 96 and results[0]["before_thumbnail"]
+    assert sandbox.stored(user(34)) is None and results[12]["before_thumbnail"] and results[12]["after"] is None
+    assert "No user 'no-such-user@test.example'" in results[13]["msg"]
+    assert "not an image" in results[14]["msg"] and sandbox.stored(user(35)) is None
+    sandbox.admin("POST", "/log/reset")
+    second = run_task(bulk_task(photos=photos[:13]), module_defaults=sandbox.defaults())
+    assert not second.failed and not second.changed, second.result
+    assert second.result["summary"] == dict(entries=13, changed=0, unchanged=13, failed=0)
+    assert not puts(sandbox.requests())
+
+
+def test_bulk_check_mode_plans_everything_and_uploads_nothing(sandbox):
+    photos = [dict(user=user(number), content=b64(ASTRONAUT)) for number in range(36, 42)]
+    sandbox.admin("POST", "/log/reset")
+    outcome = run_task(bulk_task(photos=photos, concurrency=2), module_defaults=sandbox.defaults(), check=True)
+    assert outcome.changed and outcome.result["summary"]["changed"] == len(photos), outcome.result
+    assert all(result["after"]["width"] == 504 and result["after"]["etag"] is None for result in outcome.result["results"])
+    assert not puts(sandbox.requests())
+    assert all(sandbox.stored(entry["user"]) is None for entry in photos)
+
+
+def test_bulk_entries_inherit_task_state_and_overwrite(sandbox):
+    existing = jpeg(Image.open(io.BytesIO(fixture_bytes("coffee.jpg"))).resize((96, 96)))
+    sandbox.store(user(42), existing)
+    held = sandbox.stored(user(42))
+    photos = [dict(user=user(42), content=b64(ASTRONAUT)), dict(user=user(43), content=b64(ASTRONAUT))]
+    outcome = run_task(bulk_task(photos=photos, overwrite="if_missing"), module_defaults=sandbox.defaults())
+    assert [result["changed"] for result in outcome.result["results"]] == [False, True]
+    assert sandbox.stored(user(42)) == held
+
+
+def test_bulk_entry_without_source_fails_the_task_before_anything_is_done(sandbox):
+    outcome = run_task(bulk_task(photos=[dict(user=user(44), content=b64(ASTRONAUT)), dict(user=user(45))]),
+                       module_defaults=sandbox.defaults())
+    assert outcome.failed and "photos entry 2 (%s): state=present needs src or content" % user(45) in outcome.msg
+    assert sandbox.stored(user(44)) is None
+
+
+def test_bulk_throttling_loses_nothing(sandbox):
+    numbers = list(range(1, 21))
+    # A tight per-app budget: reads (batch items) and uploads are throttled with Retry-After, again and again.
+    sandbox.admin("PUT", "/config", {"throttle": {"app_requests": 30, "app_window_s": 2}})
+    sandbox.admin("POST", "/faults", {"status": 429, "match": "/photo/$value", "method": "PUT", "count": 3, "retry_after": 1})
+    sandbox.admin("POST", "/faults", {"status": 429, "match": "/photo", "method": "GET", "count": 5, "retry_after": 1})
+    photos = [dict(user=user(number), content=b64(fixture_bytes(SOURCES[number % len(SOURCES)]))) for number in numbers]
+    outcome = run_task(bulk_task(photos=photos), module_defaults=sandbox.defaults())
+    log = sandbox.admin("GET", "/log")
+    sandbox.admin("PUT", "/config", {"throttle": {"app_requests": 0}})
+    assert not outcome.failed and outcome.result["summary"]["changed"] == len(numbers), outcome.result
+    assert log["throttled"] >= 8, log["by_status"]
+    for number in numbers:
+        assert shows(sandbox.stored(user(number)), fixture_bytes(SOURCES[number % len(SOURCES)]))
+
+
+def test_bulk_no_change_run_of_40_users_needs_few_requests(sandbox):
+    numbers = list(range(1, 41))
+    for number in numbers:
+        sandbox.store(user(number), jpeg(Image.open(io.BytesIO(fixture_bytes(SOURCES[number % len(SOURCES)])))))
+    photos = [dict(user=user(number), content=b64(fixture_bytes(SOURCES[number % len(SOURCES)]))) for number in numbers]
+    sandbox.admin("POST", "/log/reset")
+    outcome = run_task(bulk_task(photos=photos), module_defaults=sandbox.defaults())
+    assert not outcome.failed and not outcome.changed, outcome.result
+    log = sandbox.admin("GET", "/log")
+    # Token request and 6 batches (40 users x 3 reads / 20): far below the 1.1 requests per user allowed.
+    assert log["requests"] <= 1.1 * len(numbers), log
+    assert log["requests"] <= 1 + 6 + 1, log["by_endpoint"]
+    assert log["operations"] == 3 * len(numbers), log["by_endpoint"]
+    assert all(result["similarity"] >= _image.SAME_PICTURE_THRESHOLD for result in outcome.result["results"])
