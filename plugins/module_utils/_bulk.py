@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
-from typing import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from typing import Iterator
 
 ENTRY_OPTIONS = ("state", "src", "content", "overwrite")
 # Entries looked up and planned together: bounds memory (sources, current photos) whatever the entry count.
 CHUNK_SIZE = 500
+# Entries sent to a worker process at once: fewer round trips to the workers, still an even spread.
+PLAN_BATCH = 25
 
 
 def photos_option(key: str) -> dict:
@@ -48,23 +50,6 @@ def invalid_entries(all_entries: list, key: str) -> list:
 def chunks(items: list, size: int = CHUNK_SIZE) -> Iterator[list]:
     for start in range(0, len(items), size):
         yield items[start:start + size]
-
-
-def planned(items: list, plan: Callable, concurrency: int) -> Iterator:
-    """plan(item) for each item, concurrency at a time, in the items' order.
-
-    Planning is image work (decoding, fitting), mostly Python-bound: forked worker processes use every
-    CPU where threads would wait for each other. plan must be a module-level function (or a partial of
-    one) and items picklable. Where fork is unavailable, threads do the work.
-    """
-    if concurrency <= 1 or len(items) <= 1:
-        return map(plan, items)
-    if "fork" in multiprocessing.get_all_start_methods():
-        pool = ProcessPoolExecutor(max_workers=concurrency, mp_context=multiprocessing.get_context("fork"))
-    else:
-        pool = ThreadPoolExecutor(max_workers=concurrency)
-    with pool:
-        return iter(list(pool.map(plan, items, chunksize=max(1, len(items) // (4 * concurrency)))))
 
 
 def summary(results: list) -> dict:

@@ -53,8 +53,9 @@ options:
         choices: [different, always, if_missing]
   concurrency:
     description:
-      - How many entries of O(photos) are decoded, compared and fitted at once (writes go one at a time over the
-        single connection). Defaults to the number of CPUs, at most 4.
+      - How many worker processes decode, compare and fit the photos of O(photos) (writes go one at a time over
+        the single connection, while the workers plan the next entries). Defaults to the number of CPUs, at most 4;
+        V(1) does the work in the module process itself.
     type: int
   return_thumbnails:
     description:
@@ -208,7 +209,7 @@ reason:
 """
 
 import functools
-import os
+from typing import Iterable
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
@@ -236,21 +237,39 @@ def argument_spec() -> dict:
     return spec
 
 
-def converge(module: AnsibleModule, all_entries: list) -> list:
-    params = module.params
+def write_planned(module: AnsibleModule, connection, outcomes) -> list:
+    """Write the planned photos, one at a time over the connection; the result of every entry."""
     results = []
-    with _ldap.session(params) as connection:
-        base_dn = params["base_dn"] or _ldap.default_naming_context(connection)
-        for chunk in _bulk.chunks(all_entries):
-            users = _ldap.find_users(connection, [entry["identity"] for entry in chunk], base_dn)
-            for outcome in _bulk.planned(list(zip(chunk, users)), functools.partial(_ad_photo.plan, params=params),
-                                         params["concurrency"] or min(4, os.cpu_count() or 1)):
-                if outcome.decision and outcome.decision.write and not outcome.error and not module.check_mode:
-                    try:
-                        _ldap.write_photo(connection, outcome.dn, outcome.after)
-                    except _ldap.LdapError as error:
-                        outcome.error = str(error)
-                results.append(outcome.result(params["return_thumbnails"]))
+    for outcome in outcomes:
+        if outcome.decision and outcome.decision.write and not outcome.error and not module.check_mode:
+            try:
+                _ldap.write_photo(connection, outcome.dn, outcome.after)
+            except _ldap.LdapError as error:
+                outcome.error = str(error)
+        results.append(outcome.result(module.params["return_thumbnails"]))
+    return results
+
+
+def converge(module: AnsibleModule, all_entries: list) -> list:
+    """Look up, plan and write chunk by chunk; worker processes plan a chunk while the previous one is written
+    and the next one looked up."""
+    params = module.params
+    plan = functools.partial(_ad_photo.plan, params=params)
+    pool = _bulk.image_pool(params["concurrency"] or _bulk.image_workers(len(all_entries)))
+    results: list = []
+    try:
+        with _ldap.session(params) as connection:
+            base_dn = params["base_dn"] or _ldap.default_naming_context(connection)
+            planning: Iterable = ()
+            for chunk in _bulk.chunks(all_entries):
+                pairs = list(zip(chunk, _ldap.find_users(connection, [entry["identity"] for entry in chunk], base_dn)))
+                next_planning = pool.map(plan, pairs, chunksize=_bulk.PLAN_BATCH) if pool else map(plan, pairs)
+                results += write_planned(module, connection, planning)
+                planning = next_planning
+            results += write_planned(module, connection, planning)
+    finally:
+        if pool:
+            pool.shutdown()
     return results
 
 
