@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass
 
 from ansible_collections.m365.photos.plugins.module_utils import _image, _ldap, _photo_state
@@ -31,15 +30,8 @@ class Plan:
         if decision and decision.similarity is not None:
             result["similarity"] = round(decision.similarity, 4)
         if return_thumbnails and (result["changed"] or result["failed"]):
-            result.update(before_thumbnail=_thumbnail(self.current), after_thumbnail=_thumbnail(self.after))
+            result.update(before_thumbnail=_photo_state.thumbnail_b64(self.current), after_thumbnail=_photo_state.thumbnail_b64(self.after))
         return result
-
-
-def _thumbnail(photo: bytes | None) -> str | None:
-    try:
-        return base64.b64encode(_image.thumbnail(photo)).decode("ascii") if photo else None
-    except _image.ImageError:
-        return None
 
 
 def desired_photo(entry: dict, params: dict) -> _photo_state.DesiredPhoto:

@@ -16,6 +16,25 @@ CHUNK_SIZE = 500
 PLAN_BATCH = 25
 
 
+def photo_argument_spec(key: str, max_bytes: int, max_dimension: int | None) -> dict:
+    """The options both photo modules share (documented by the m365.photos._photo doc fragment and the modules):
+    one user named by key, or photos entries; the picture options with the module's own size defaults."""
+    return {
+        key: dict(type="str"),
+        "photos": photos_option(key),
+        "state": dict(type="str", default="present", choices=["present", "absent"]),
+        "src": dict(type="path"),
+        "content": dict(type="str"),
+        "overwrite": dict(type="str", default="different", choices=["different", "always", "if_missing"]),
+        "max_bytes": dict(type="int", default=max_bytes),
+        "max_dimension": dict(type="int", default=max_dimension),
+        "crop": dict(type="str", default="none", choices=["none", "center", "top"]),
+        "background": dict(type="str", default="#ffffff"),
+        "concurrency": dict(type="int"),
+        "return_thumbnails": dict(type="bool", default=False),
+    }
+
+
 def photos_option(key: str) -> dict:
     """The photos option: a list of entries, each with the single-user options."""
     return dict(type="list", elements="dict", options={

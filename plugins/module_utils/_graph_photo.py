@@ -11,7 +11,6 @@ worker processes; a photo is fitted only when it is to be uploaded. Uploads: PUT
 from __future__ import annotations
 
 import asyncio
-import base64
 import random
 import urllib.parse
 from dataclasses import dataclass
@@ -66,16 +65,9 @@ class Plan:
         if decision and decision.similarity is not None:
             result["similarity"] = round(decision.similarity, 4)
         if return_thumbnails and (result["changed"] or result["failed"]):
-            result.update(before_thumbnail=_thumbnail(self.shown),
-                          after_thumbnail=_thumbnail(self.after if decision and decision.write else self.shown))
+            result.update(before_thumbnail=_photo_state.thumbnail_b64(self.shown),
+                          after_thumbnail=_photo_state.thumbnail_b64(self.after if decision and decision.write else self.shown))
         return result
-
-
-def _thumbnail(photo: bytes | None) -> str | None:
-    try:
-        return base64.b64encode(_image.thumbnail(photo)).decode("ascii") if photo else None
-    except _image.ImageError:
-        return None
 
 
 # -- reads ---------------------------------------------------------------------------------------------------------

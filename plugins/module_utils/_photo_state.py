@@ -221,3 +221,11 @@ def export_photo(photo: bytes, name: str, dest: str, extension: str = "jpg") -> 
     with open(path, "wb") as target:
         target.write(photo)
     return path
+
+
+def thumbnail_b64(photo: bytes | None) -> str | None:
+    """A small JPEG of photo, base64, for reports; None without a photo or when it is no image."""
+    try:
+        return base64.b64encode(_image.thumbnail(photo)).decode("ascii") if photo else None
+    except _image.ImageError:
+        return None

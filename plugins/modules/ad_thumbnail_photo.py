@@ -220,20 +220,7 @@ AD_SCHEMA_LIMIT = 102400
 
 def argument_spec() -> dict:
     spec = _ldap.ldap_argument_spec()
-    spec.update(
-        identity=dict(type="str"),
-        photos=_bulk.photos_option("identity"),
-        state=dict(type="str", default="present", choices=["present", "absent"]),
-        src=dict(type="path"),
-        content=dict(type="str"),
-        overwrite=dict(type="str", default="different", choices=["different", "always", "if_missing"]),
-        max_bytes=dict(type="int", default=10240),
-        max_dimension=dict(type="int"),
-        crop=dict(type="str", default="none", choices=["none", "center", "top"]),
-        background=dict(type="str", default="#ffffff"),
-        concurrency=dict(type="int"),
-        return_thumbnails=dict(type="bool", default=False),
-    )
+    spec.update(_bulk.photo_argument_spec("identity", max_bytes=10240, max_dimension=None))
     return spec
 
 

@@ -253,20 +253,7 @@ SMALLEST_SERVED_SIDE = 48
 
 def argument_spec() -> dict:
     spec = _graph_auth.graph_argument_spec()
-    spec.update(
-        user=dict(type="str"),
-        photos=_bulk.photos_option("user"),
-        state=dict(type="str", default="present", choices=["present", "absent"]),
-        src=dict(type="path"),
-        content=dict(type="str"),
-        overwrite=dict(type="str", default="different", choices=["different", "always", "if_missing"]),
-        max_bytes=dict(type="int", default=4000000),
-        max_dimension=dict(type="int", default=648),
-        crop=dict(type="str", default="none", choices=["none", "center", "top"]),
-        background=dict(type="str", default="#ffffff"),
-        concurrency=dict(type="int"),
-        return_thumbnails=dict(type="bool", default=False),
-    )
+    spec.update(_bulk.photo_argument_spec("user", max_bytes=4000000, max_dimension=648))
     return spec
 
 
