@@ -86,7 +86,8 @@ build: $(STAMP)
 # and run the demo playbook from there.
 package-test: build
 	rm -rf build/collections
-	ansible-galaxy collection install --no-deps -p build/collections build/m365-photos-*.tar.gz
+	ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/build/collections ansible-galaxy collection install --force --no-deps \
+		-p build/collections build/m365-photos-*.tar.gz
 	hacking/with-sandbox.sh env -u PYTHONPATH ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/build/collections \
 		PHOTO_SYNC_REPORT_DIR=$(CURDIR)/build/demo-reports \
 		hacking/demo.sh m365.photos.demo build/collections/ansible_collections/m365/photos/playbooks/demo/inventory.yml
