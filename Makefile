@@ -90,7 +90,7 @@ package-test: build
 		-p build/collections build/m365-photos-*.tar.gz
 	hacking/with-sandbox.sh env -u PYTHONPATH ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/build/collections \
 		PHOTO_SYNC_REPORT_DIR=$(CURDIR)/build/demo-reports \
-		hacking/demo.sh m365.photos.demo build/collections/ansible_collections/m365/photos/playbooks/demo/inventory.yml
+		hacking/demo.sh m365.photos.demo build/collections/ansible_collections/m365/photos/playbooks/sandbox/inventory.yml
 
 clean:
 	rm -rf build tests/output $(VENV)/sanity

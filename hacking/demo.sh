@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 playbook=${1:-playbooks/demo.yml}
-inventory=${2:-playbooks/demo/inventory.yml}
+inventory=${2:-playbooks/sandbox/inventory.yml}
 export PHOTO_SYNC_REPORT_DIR=${PHOTO_SYNC_REPORT_DIR:-$PWD/.sandbox/demo-reports}
 export ANSIBLE_NOCOLOR=1
 log=$(mktemp -d)

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Generate the demo photo repository, playbooks/demo/photos/: stylised head-and-shoulders portraits.
+"""Generate the demo photo repository, playbooks/sandbox/photos/: stylised head-and-shoulders portraits.
 
 Deterministic (fixed seeds, no Pillow random effects) and Pillow only. Every portrait is left-right
 asymmetric (hair parting, earring, shirt pocket...), so a mirrored photo is a different picture. The set
@@ -8,7 +8,7 @@ covers what the modules must handle: photos far over the 10 KB Exchange Online s
 JPEG at quality 90 with texture), a JPEG stored sideways with EXIF Orientation=6, a PNG with a
 transparent background, and small photos that fit as they are.
 
-    .venv/bin/python hacking/make_demo_photos.py [--out playbooks/demo/photos]
+    .venv/bin/python hacking/make_demo_photos.py [--out playbooks/sandbox/photos]
 """
 
 from __future__ import annotations
