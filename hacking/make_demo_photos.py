@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from PIL import Image, ImageChops, ImageDraw, ImageFilter
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-DEFAULT_OUT = os.path.join(os.path.dirname(HERE), "playbooks", "demo", "photos")
+DEFAULT_OUT = os.path.join(os.path.dirname(HERE), "playbooks", "sandbox", "photos")
 SUPERSAMPLE = 2
 EXIF_ORIENTATION = 0x0112
 ROTATED_CLOCKWISE_90 = 6  # EXIF: turn the stored picture 90 degrees clockwise to show it upright
