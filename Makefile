@@ -66,6 +66,7 @@ integration: $(STAMP)
 
 demo: sandbox-up
 	set -a && source .sandbox/env && set +a && hacking/demo.sh
+	@echo "demo: the sandbox keeps running for you to explore (settings in .sandbox/env); make sandbox-down stops it"
 
 sandbox-up: $(STAMP)
 	PYTHON=$(PY) sandbox/up.sh
