@@ -62,7 +62,8 @@ units: $(STAMP)
 	$(PY) -m pytest tests/unit -q -p no:cacheprovider
 
 integration: $(STAMP)
-	hacking/with-sandbox.sh $(PY) -m pytest tests/sandbox tests/integration -q -p no:cacheprovider -n 2 --dist loadfile
+	hacking/with-sandbox.sh bash -c '$(PY) -m pytest tests/sandbox -q -p no:cacheprovider \
+		&& $(PY) -m pytest tests/integration -q -p no:cacheprovider -n 2 --dist loadfile'
 
 demo: sandbox-up
 	set -a && source .sandbox/env && set +a && hacking/demo.sh
