@@ -19,9 +19,9 @@ from PIL import Image
 
 from ansible_collections.m365.photos.plugins.module_utils import _image
 
-from playbook_runner import REPO, run_task, sandbox_setting
+from photo_fixtures import b64, fixture_bytes, jpeg
+from playbook_runner import run_task, sandbox_setting
 
-FIXTURES = os.path.join(REPO, "tests", "fixtures", "images")
 EXCHANGE_ONLINE_LIMIT = 10240
 HOSTILE_IDENTITIES = ["*)(objectClass=*", "*", "user0001)(|(cn=*", "user00*", "\\2a"]
 
@@ -72,21 +72,6 @@ class Directory:
 @pytest.fixture(scope="module")
 def directory() -> Directory:
     return Directory()
-
-
-def fixture_bytes(name: str) -> bytes:
-    with open(os.path.join(FIXTURES, name), "rb") as handle:
-        return handle.read()
-
-
-def jpeg(image: Image.Image, quality: int = 90) -> bytes:
-    out = io.BytesIO()
-    image.convert("RGB").save(out, "JPEG", quality=quality)
-    return out.getvalue()
-
-
-def b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
 
 
 def photo_task(**options) -> dict:

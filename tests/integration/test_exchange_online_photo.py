@@ -18,12 +18,12 @@ from PIL import Image
 
 from ansible_collections.m365.photos.plugins.module_utils import _image
 
+from photo_fixtures import b64, fixture_bytes, jpeg
 from playbook_runner import REPO, run_task, run_tasks
 
 sys.path.insert(0, os.path.join(REPO, "sandbox", "graph"))
 from emulator.testing import start_emulator  # noqa: E402  pylint: disable=wrong-import-position
 
-FIXTURES = os.path.join(REPO, "tests", "fixtures", "images")
 TENANTS = ("", "_FABRIKAM", "_TAILSPIN")
 
 
@@ -76,21 +76,6 @@ def sandbox(tmp_path_factory):
 @pytest.fixture(autouse=True)
 def seed_state(sandbox):
     sandbox.admin("POST", "/reset")
-
-
-def fixture_bytes(name: str) -> bytes:
-    with open(os.path.join(FIXTURES, name), "rb") as handle:
-        return handle.read()
-
-
-def jpeg(image: Image.Image, quality: int = 90) -> bytes:
-    out = io.BytesIO()
-    image.convert("RGB").save(out, "JPEG", quality=quality)
-    return out.getvalue()
-
-
-def b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
 
 
 def photo_task(**options) -> dict:
