@@ -3,6 +3,41 @@
 
 from __future__ import annotations
 
+# The photos option names the user by the module's own key (identity, user); the rest is the same text.
+_PHOTOS = r"""
+options:
+  photos:
+    description:
+      - Many users in one task, with one connection or sign-in and batched look-ups, instead of a task per user.
+      - Each entry takes the single-user options; O(photos[].state) and O(photos[].overwrite) default to the
+        task's O(state) and O(overwrite), and O(max_bytes), O(max_dimension), O(crop) and O(background) apply
+        to every entry.
+      - One failing entry does not stop the others. The task reports every entry in RV(results) and fails at the
+        end, naming the users that failed.
+      - Mutually exclusive with O(%(key)s), O(src) and O(content).
+    type: list
+    elements: dict
+    suboptions:
+      %(key)s:
+        description: The user, as in O(%(key)s).
+        type: str
+        required: true
+      state:
+        description: As O(state).
+        type: str
+        choices: [present, absent]
+      src:
+        description: As O(src). Files are read on the controller, or passed by path when the module runs there.
+        type: path
+      content:
+        description: As O(content).
+        type: str
+      overwrite:
+        description: As O(overwrite).
+        type: str
+        choices: [different, always, if_missing]
+"""
+
 
 class ModuleDocFragment:
     DOCUMENTATION = r"""
@@ -27,8 +62,9 @@ options:
   overwrite:
     description:
       - V(different) writes only when the user has no photo, or one that does not show the same picture
-        within O(max_bytes) (decided by comparing pictures, not bytes).
-      - V(always) writes the photo unless the server already holds exactly these bytes.
+        within O(max_bytes) and O(max_dimension) (decided by comparing pictures, not bytes).
+      - V(always) writes the photo on every run, unless the server keeps exactly the bytes it is given and
+        already holds these.
       - V(if_missing) writes only when the user has no photo at all.
     type: str
     choices: [different, always, if_missing]
@@ -46,10 +82,34 @@ options:
         C(#rrggbb), C(#rgb) or a CSS colour name.
     type: str
     default: '#ffffff'
+  concurrency:
+    description:
+      - How many writes go to the server at once, at least 1.
+      - M(m365.photos.ad_thumbnail_photo) opens that many LDAP connections for writing; by default 1, the
+        connection that also looks the users up.
+      - M(m365.photos.exchange_online_photo) keeps that many HTTP requests in flight (a C($batch) of up to 20
+        reads counts as one); by default 16. Microsoft's limits for profile photos are 4 concurrent requests
+        per app and mailbox, and 130,000 requests per 10 seconds per app across the tenant; the module never
+        sends more than one request for the same user at once.
+      - Pictures are decoded, compared and fitted in up to 4 worker processes (at most one per CPU), whatever
+        this option is.
+    type: int
+  return_thumbnails:
+    description:
+      - Return small JPEG thumbnails (base64) of the photo before and after, for a changed or failed user, for
+        reports such as M(m365.photos.photo_sync_report). With M(m365.photos.exchange_online_photo) the
+        96x96 photo is then read for every user.
+    type: bool
+    default: false
 notes:
   - The photo is decoded safely, turned upright (EXIF orientation), converted to sRGB, stripped of all
     metadata (EXIF, GPS, comments) and fitted as the sharpest baseline JPEG that fits O(max_bytes).
     A JPEG that already fits and carries no metadata is written as it is.
+  - One user and O(photos) are the same run inside the module, so they decide alike.
 requirements:
   - Pillow >= 10.0.0
 """
+
+    IDENTITY = _PHOTOS % dict(key="identity")
+
+    USER = _PHOTOS % dict(key="user")

@@ -17,8 +17,10 @@ import random
 from dataclasses import dataclass, field
 from typing import Awaitable, Callable
 
-MAX_BATCH_REQUESTS = 20
-RETRYABLE_STATUSES = (429, 503, 504)
+from ansible_collections.m365.photos.plugins.module_utils._limits import (
+    GRAPH_RETRYABLE_STATUSES as RETRYABLE_STATUSES, MAX_BATCH_REQUESTS,
+)
+
 # Per item, after the first attempt: with Retry-After honoured, enough to ride out a throttling window.
 ITEM_RETRIES = 6
 # Without Retry-After: exponential backoff with jitter from this base.

@@ -19,6 +19,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Tuple
 
+from ansible_collections.m365.photos.plugins.module_utils._errors import PhotoError
+from ansible_collections.m365.photos.plugins.module_utils._limits import MAX_SOURCE_BYTES, MAX_SOURCE_PIXELS
+from ansible_collections.m365.photos.plugins.module_utils._module import Dependency
+
 try:
     from PIL import Image, ImageColor, ImageMath, ImageOps
 except ImportError:
@@ -27,6 +31,7 @@ except ImportError:
 else:
     HAS_PILLOW = True
     PILLOW_IMPORT_ERROR = None
+PILLOW = Dependency("Pillow", HAS_PILLOW, PILLOW_IMPORT_ERROR)
 
 try:
     from PIL import ImageCms
@@ -39,9 +44,9 @@ else:
 
 RGB = Tuple[int, int, int]  # typing.Tuple: evaluated at import time, so it must work on old Pythons too
 
-DEFAULT_MAX_INPUT_BYTES = 50 * 1024 * 1024
+DEFAULT_MAX_INPUT_BYTES = MAX_SOURCE_BYTES
 # 100 megapixels: an 8000x8000 camera export (64 Mpx) passes; a decoded RGBA frame stays under 400 MB.
-DEFAULT_MAX_PIXELS = 100_000_000
+DEFAULT_MAX_PIXELS = MAX_SOURCE_PIXELS
 
 # Pillow's names for the formats we agree to parse; MPO is how Pillow names a JPEG with an MPF segment.
 ACCEPTED_FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF")
@@ -108,7 +113,7 @@ _HEIF_BRANDS = {b"heic": "HEIC", b"heix": "HEIC", b"hevc": "HEIC", b"mif1": "HEI
                 b"avif": "AVIF", b"avis": "AVIF"}
 
 
-class ImageError(Exception):
+class ImageError(PhotoError):
     """A photo that cannot be used; the message says why and what to do."""
 
 

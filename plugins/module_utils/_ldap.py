@@ -11,6 +11,10 @@ import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from ansible_collections.m365.photos.plugins.module_utils._errors import PhotoError
+from ansible_collections.m365.photos.plugins.module_utils._limits import IDENTITIES_PER_SEARCH, LDAP_PAGE_SIZE
+from ansible_collections.m365.photos.plugins.module_utils._module import Dependency
+
 try:
     import ldap3
     from ldap3.core import exceptions as ldap_exceptions
@@ -23,12 +27,11 @@ else:
     HAS_LDAP3 = True
     LDAP3_IMPORT_ERROR = None
     _TlsBase = ldap3.Tls
+LDAP3 = Dependency("ldap3", HAS_LDAP3, LDAP3_IMPORT_ERROR)
 
 THUMBNAIL_ATTRIBUTE = "thumbnailPhoto"
 USER_ATTRIBUTES = ["objectGUID", "sAMAccountName", "userPrincipalName", THUMBNAIL_ATTRIBUTE]
 USER_CLASS_FILTER = "(&(objectCategory=person)(objectClass=user))"
-PAGE_SIZE = 500
-IDENTITIES_PER_SEARCH = 500
 
 # LDAP result codes this collection explains (RFC 4511 section 4.1.9).
 RESULT_CONSTRAINT_VIOLATION = 19
@@ -41,7 +44,7 @@ RESULT_STRONGER_AUTH_REQUIRED = 8
 _GUID_PATTERN = re.compile(r"^\{?[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}\}?$")
 
 
-class LdapError(Exception):
+class LdapError(PhotoError):
     """An LDAP failure, worded for the person running the playbook."""
 
 
@@ -288,7 +291,7 @@ def paged_users(connection: "ldap3.Connection", search_base: str, search_filter:
     combined = "(&%s%s)" % (USER_CLASS_FILTER, search_filter) if search_filter else USER_CLASS_FILTER
     entries = connection.extend.standard.paged_search(
         search_base, combined, search_scope=ldap3.SUBTREE, attributes=USER_ATTRIBUTES,
-        paged_size=PAGE_SIZE, generator=True)
+        paged_size=LDAP_PAGE_SIZE, generator=True)
     try:
         for entry in entries:
             if entry.get("type") == "searchResEntry":

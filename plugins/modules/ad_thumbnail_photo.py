@@ -22,47 +22,6 @@ options:
       - Values are escaped in the LDAP filter. Exactly one user under O(base_dn) must match.
       - One of O(identity) and O(photos) is required.
     type: str
-  photos:
-    description:
-      - Many users in one task, with one connection and one paged search per 500 users instead of a task per user.
-      - Each entry takes the single-user options; O(photos[].state) and O(photos[].overwrite) default to the
-        task's O(state) and O(overwrite), and O(max_bytes), O(max_dimension), O(crop) and O(background) apply
-        to every entry.
-      - One failing entry does not stop the others. The task reports every entry in RV(results) and fails at the
-        end, naming the users that failed.
-    type: list
-    elements: dict
-    suboptions:
-      identity:
-        description: The user, as in O(identity).
-        type: str
-        required: true
-      state:
-        description: As O(state).
-        type: str
-        choices: [present, absent]
-      src:
-        description: As O(src). Files are read on the controller, or passed by path when the module runs there.
-        type: path
-      content:
-        description: As O(content).
-        type: str
-      overwrite:
-        description: As O(overwrite).
-        type: str
-        choices: [different, always, if_missing]
-  concurrency:
-    description:
-      - How many worker processes decode, compare and fit the photos of O(photos) (writes go one at a time over
-        the single connection, while the workers plan the next entries). Defaults to the number of CPUs, at most 4;
-        V(1) does the work in the module process itself.
-    type: int
-  return_thumbnails:
-    description:
-      - Return small JPEG thumbnails (base64) of the photo before and after for every changed or failed entry, for
-        reports such as M(m365.photos.photo_sync_report).
-    type: bool
-    default: false
   max_bytes:
     description:
       - Largest photo to write, in bytes. The default, 10,240 bytes (10 KB), is the most Exchange Online
@@ -75,6 +34,7 @@ options:
     type: int
 extends_documentation_fragment:
   - m365.photos._photo
+  - m365.photos._photo.IDENTITY
   - m365.photos._ldap
   - m365.photos._attributes
   - m365.photos._attributes.LDAP_GROUP
@@ -208,103 +168,21 @@ reason:
   sample: the current photo shows a different picture
 """
 
-import functools
-from typing import Iterable
+from ansible_collections.m365.photos.plugins.module_utils import _image, _ldap, _ldap_backend, _photo_options, _photo_task
+from ansible_collections.m365.photos.plugins.module_utils._limits import AD_SCHEMA_LIMIT, EXCHANGE_ONLINE_SYNC_LIMIT
+from ansible_collections.m365.photos.plugins.module_utils._module import PhotoModule
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
-from ansible_collections.m365.photos.plugins.module_utils import _ad_photo, _bulk, _image, _ldap
-
-AD_SCHEMA_LIMIT = 102400
-
-
-def argument_spec() -> dict:
-    spec = _ldap.ldap_argument_spec()
-    spec.update(_bulk.photo_argument_spec("identity", max_bytes=10240, max_dimension=None))
-    return spec
-
-
-def write_planned(module: AnsibleModule, connection, outcomes) -> list:
-    """Write the planned photos, one at a time over the connection; the result of every entry."""
-    results = []
-    for outcome in outcomes:
-        if outcome.decision and outcome.decision.write and not outcome.error and not module.check_mode:
-            try:
-                _ldap.write_photo(connection, outcome.dn, outcome.after)
-            except _ldap.LdapError as error:
-                outcome.error = str(error)
-        results.append(outcome.result(module.params["return_thumbnails"]))
-    return results
-
-
-def converge(module: AnsibleModule, all_entries: list) -> list:
-    """Look up, plan and write chunk by chunk; worker processes plan a chunk while the previous one is written
-    and the next one looked up."""
-    params = module.params
-    plan = functools.partial(_ad_photo.plan, params=params)
-    pool = _bulk.image_pool(params["concurrency"] or _bulk.image_workers(len(all_entries)))
-    results: list = []
-    try:
-        with _ldap.session(params) as connection:
-            base_dn = params["base_dn"] or _ldap.default_naming_context(connection)
-            planning: Iterable = ()
-            for chunk in _bulk.chunks(all_entries):
-                pairs = list(zip(chunk, _ldap.find_users(connection, [entry["identity"] for entry in chunk], base_dn)))
-                next_planning = pool.map(plan, pairs, chunksize=_bulk.PLAN_BATCH) if pool else map(plan, pairs)
-                results += write_planned(module, connection, planning)
-                planning = next_planning
-            results += write_planned(module, connection, planning)
-    finally:
-        if pool:
-            pool.shutdown()
-    return results
-
-
-def single_result(result: dict) -> dict:
-    single = dict(changed=result["changed"], dn=result["dn"], before=result["before"], after=result["after"],
-                  reason=result["reason"], diff=dict(before=result["before"] or {}, after=result["after"] or {}))
-    for optional in ("similarity", "before_thumbnail", "after_thumbnail"):
-        if optional in result:
-            single[optional] = result[optional]
-    return single
+LIMITS = _photo_options.PhotoLimits(
+    key="identity", default_max_bytes=EXCHANGE_ONLINE_SYNC_LIMIT, max_bytes_limit=AD_SCHEMA_LIMIT,
+    max_bytes_why="the most the AD schema allows in thumbnailPhoto (10240 keeps the photo within the Exchange "
+                  "Online sync limit).")
 
 
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec=argument_spec(),
-        mutually_exclusive=[["src", "content"], ["identity", "photos"], ["photos", "src"], ["photos", "content"]],
-        required_one_of=[["identity", "photos"]],
-        required_together=_ldap.LDAP_REQUIRED_TOGETHER,
-        supports_check_mode=True,
-    )
-    params = module.params
-    if not _ldap.HAS_LDAP3:
-        module.fail_json(msg=missing_required_lib("ldap3"), exception=_ldap.LDAP3_IMPORT_ERROR)
-    if not _image.HAS_PILLOW:
-        module.fail_json(msg=missing_required_lib("Pillow"), exception=_image.PILLOW_IMPORT_ERROR)
-    if not 0 < params["max_bytes"] <= AD_SCHEMA_LIMIT:
-        module.fail_json(msg="max_bytes must be between 1 and %d, the most the AD schema allows in thumbnailPhoto "
-                             "(10240 keeps the photo within the Exchange Online sync limit)." % AD_SCHEMA_LIMIT)
-    all_entries = _bulk.entries(params, "identity")
-    problems = _bulk.invalid_entries(all_entries, "identity")
-    if problems:
-        module.fail_json(msg="; ".join(problems))
-    try:
-        if params["photos"] is None and params["state"] == "present":
-            all_entries[0]["desired"] = _ad_photo.desired_photo(all_entries[0], params)
-            all_entries[0]["desired"].check()
-        results = converge(module, all_entries)
-    except (_image.ImageError, _ldap.LdapError) as error:
-        module.fail_json(msg=str(error))
-    if params["photos"] is None:
-        if results[0]["failed"]:
-            module.fail_json(msg=results[0]["msg"], dn=results[0]["dn"])
-        module.exit_json(**single_result(results[0]))
-    outcome = dict(changed=any(result["changed"] for result in results), results=results,
-                   summary=_bulk.summary(results))
-    if outcome["summary"]["failed"]:
-        module.fail_json(msg=_bulk.failure_message(results, "identity"), **outcome)
-    module.exit_json(**outcome)
+    module = PhotoModule([_ldap.ldap_argument_spec(), _photo_options.argument_spec(LIMITS)], [_ldap.LDAP3, _image.PILLOW],
+                         required_together=_ldap.LDAP_REQUIRED_TOGETHER, supports_check_mode=True,
+                         **_photo_options.module_rules(LIMITS.key))
+    _photo_task.converge(module, LIMITS, _ldap_backend.opened, ref_field="dn")
 
 
 if __name__ == "__main__":

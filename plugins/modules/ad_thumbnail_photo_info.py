@@ -160,22 +160,24 @@ summary:
 import base64
 import os
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible_collections.m365.photos.plugins.module_utils import _image, _ldap
+from ansible_collections.m365.photos.plugins.module_utils._limits import EXCHANGE_ONLINE_SYNC_LIMIT
+from ansible_collections.m365.photos.plugins.module_utils._module import PhotoModule
+from ansible_collections.m365.photos.plugins.module_utils._photo_facts import facts
+from ansible_collections.m365.photos.plugins.module_utils._photo_files import export_photo
 
-from ansible_collections.m365.photos.plugins.module_utils import _image, _ldap, _photo_state
+NO_PHOTO = dict(bytes=None, sha256=None, width=None, height=None, format=None)
 
 
 def argument_spec() -> dict:
-    spec = _ldap.ldap_argument_spec()
-    spec.update(
+    return dict(
         identities=dict(type="list", elements="str"),
         search_base=dict(type="str"),
         search_filter=dict(type="str"),
-        max_bytes=dict(type="int", default=10240),
+        max_bytes=dict(type="int", default=EXCHANGE_ONLINE_SYNC_LIMIT),
         return_content=dict(type="bool", default=False),
         dest=dict(type="path"),
     )
-    return spec
 
 
 def read_users(connection, params: dict):
@@ -191,15 +193,14 @@ def read_users(connection, params: dict):
 
 def report(user: dict, params: dict) -> dict:
     photo = user.pop("photo")
-    facts = _photo_state.facts(photo) or dict(bytes=None, sha256=None, width=None, height=None, format=None)
-    entry = dict(user, has_photo=photo is not None, **facts)
+    entry = dict(user, has_photo=photo is not None, **(facts(photo) or NO_PHOTO))
     entry["syncs_to_exchange_online"] = None if photo is None else len(photo) <= params["max_bytes"]
     if photo is not None and params["return_content"]:
         entry["content"] = base64.b64encode(photo).decode("ascii")
     if photo is not None and params["dest"]:
         extension = (entry["format"] or "bin").lower().replace("jpeg", "jpg")
-        entry["path"] = _photo_state.export_photo(photo, entry["user_principal_name"] or entry["sam_account_name"],
-                                                  params["dest"], extension)
+        entry["path"] = export_photo(photo, entry["user_principal_name"] or entry["sam_account_name"],
+                                     params["dest"], extension)
     return entry
 
 
@@ -210,26 +211,21 @@ def summarise(users: list) -> dict:
 
 
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec=argument_spec(),
+    module = PhotoModule(
+        [_ldap.ldap_argument_spec(), argument_spec()], [_ldap.LDAP3, _image.PILLOW],
         mutually_exclusive=[["identities", "search_base"], ["identities", "search_filter"]],
         required_together=_ldap.LDAP_REQUIRED_TOGETHER,
         supports_check_mode=True,
     )
-    if not _ldap.HAS_LDAP3:
-        module.fail_json(msg=missing_required_lib("ldap3"), exception=_ldap.LDAP3_IMPORT_ERROR)
-    if not _image.HAS_PILLOW:
-        module.fail_json(msg=missing_required_lib("Pillow"), exception=_image.PILLOW_IMPORT_ERROR)
     params = module.params
-    try:
-        if params["dest"]:
-            os.makedirs(params["dest"], exist_ok=True)
-        with _ldap.session(params) as connection:
-            users = [report(user, params) for user in read_users(connection, params)]
-    except _ldap.LdapError as error:
-        module.fail_json(msg=str(error))
-    except OSError as error:
-        module.fail_json(msg="Cannot export photos to %s: %s" % (params["dest"], error))
+    with module.failing_on_errors():
+        try:
+            if params["dest"]:
+                os.makedirs(params["dest"], exist_ok=True)
+            with _ldap.session(params) as connection:
+                users = [report(user, params) for user in read_users(connection, params)]
+        except OSError as error:
+            module.fail_json(msg="Cannot export photos to %s: %s" % (params["dest"], error))
     module.exit_json(changed=False, users=users, summary=summarise(users))
 
 

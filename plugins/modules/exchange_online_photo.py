@@ -12,10 +12,10 @@ description:
     only cloud write path since the Exchange Online C(Set-UserPhoto) cmdlets were retired.
   - Uploads up to 4 MB, so the photo is sharp where the 10 KB photo synced from Active Directory is not.
   - Idempotent by picture, not by bytes. The service re-encodes every upload, so its bytes never match the
-    source. A photo is left alone when it shows the same picture at a comparable resolution. Its size is
-    read first; a photo much smaller than the desired one (less than 3/4 of the side the upload would give,
-    such as a 96x96 photo synced from Active Directory when 648x648 is possible) is replaced without
-    downloading it. Otherwise the 96x96 size is downloaded and compared with the desired picture.
+    source. A photo is left alone when it shows the same picture at a comparable resolution. A photo much
+    smaller than the desired one (less than 3/4 of the side the upload would be served at, such as a 96x96
+    photo synced from Active Directory when 648x648 is possible) is replaced; otherwise its 96x96 size is
+    compared with the desired picture.
 author:
   - m365.photos team (@m365-photos)
 options:
@@ -24,56 +24,6 @@ options:
       - The user, by user principal name or object id.
       - One of O(user) and O(photos) is required.
     type: str
-  photos:
-    description:
-      - Many users in one task, with one sign-in and batched reads, instead of a task per user.
-      - Each entry takes the single-user options; O(photos[].state) and O(photos[].overwrite) default to the
-        task's O(state) and O(overwrite), and O(max_bytes), O(max_dimension), O(crop) and O(background) apply
-        to every entry.
-      - Reads are JSON batches (C($batch), 20 requests each) of the least that decides whether a photo is
-        already right - the user's id, the photo's metadata and its 96x96 size - so a run that changes nothing
-        sends about 0.15 HTTP requests per user. Batch items the service throttles are sent again after their
-        own C(Retry-After). Only photos to upload are fitted and encoded.
-      - One failing entry does not stop the others. The task reports every entry in RV(results) and fails at the
-        end, naming the users that failed.
-    type: list
-    elements: dict
-    suboptions:
-      user:
-        description: The user, as in O(user).
-        type: str
-        required: true
-      state:
-        description: As O(state).
-        type: str
-        choices: [present, absent]
-      src:
-        description: As O(src). Files are read on the controller, or passed by path when the module runs there.
-        type: path
-      content:
-        description: As O(content).
-        type: str
-      overwrite:
-        description: As O(overwrite).
-        type: str
-        choices: [different, always, if_missing]
-  concurrency:
-    description:
-      - With O(photos), how many HTTP requests are in flight at once (a C($batch) of up to 20 reads is one), and
-        so how many photos are uploaded at once. Defaults to 16.
-      - Microsoft's limits for profile photos are 4 concurrent requests per app and mailbox, and 130,000 requests
-        per 10 seconds per app across the tenant. This module never sends more than 3 requests for one user at
-        once, whatever O(concurrency) is; 16 in flight keeps a run of 10,000 users fast while staying far below
-        the tenant-wide limit (16 batches of 20 at 50 ms or more each are at most 6,400 requests a second).
-      - Pictures are decoded and compared in up to 4 worker processes (at most one per CPU), one photo at a time each.
-    type: int
-  return_thumbnails:
-    description:
-      - With O(photos), return small JPEG thumbnails (base64) of the photo before and after for every changed or
-        failed entry, for reports such as M(m365.photos.photo_sync_report). The 96x96 photo is then read for every
-        entry.
-    type: bool
-    default: false
   max_bytes:
     description:
       - Largest photo to upload, in bytes.
@@ -91,6 +41,7 @@ options:
     default: 648
 extends_documentation_fragment:
   - m365.photos._photo
+  - m365.photos._photo.USER
   - m365.photos._graph
   - m365.photos._attributes
   - m365.photos._attributes.GRAPH_GROUP
@@ -103,10 +54,13 @@ attributes:
       - The diff shows the photo's dimensions, media ETag and, for an upload, its size and SHA-256, never its bytes.
 notes:
   - O(overwrite=always) uploads on every run, since the service's copy never has the bytes that were uploaded.
-  - Requests per run that changes nothing, after the token request, are three (user, photo metadata, and the
-    96x96 photo when the sizes alone do not settle it), two of them in parallel.
-  - With O(photos), the same three reads per user travel in C($batch) requests of 20; uploads are single
-    C(PUT) requests, retried on throttling after C(Retry-After).
+  - A run that changes nothing sends two HTTP requests for one user, the token request and one C($batch) of
+    three reads (the user, the photo's metadata and its 96x96 size); with O(photos), the same three reads per
+    user travel in C($batch) requests of 20 (about 0.15 HTTP requests per user). Batch items the service
+    throttles are sent again after their own C(Retry-After).
+  - Uploads are single C(PUT) requests, retried on throttling after C(Retry-After). Only photos to upload are
+    fitted and encoded, except with a small O(max_bytes) (under about 3 bytes per pixel of the upload), where
+    the photo is fitted to learn the size the service would serve it at.
 seealso:
   - module: m365.photos.exchange_online_photo_info
   - module: m365.photos.ad_thumbnail_photo
@@ -229,141 +183,35 @@ summary:
   type: dict
   sample: {entries: 10000, changed: 12, unchanged: 9987, failed: 1}
 before_thumbnail:
-  description: A small JPEG of the photo before, base64, in RV(results) when O(return_thumbnails=true) and the
-    photo changed or failed.
-  returned: with O(photos) and O(return_thumbnails=true)
+  description: A small JPEG of the photo before, base64, when O(return_thumbnails=true) and the photo changed
+    (also in each entry of RV(results), for a changed or failed entry).
+  returned: with O(return_thumbnails=true)
   type: str
 after_thumbnail:
-  description: A small JPEG of the photo after, base64, in RV(results) when O(return_thumbnails=true) and the
-    photo changed or failed.
-  returned: with O(photos) and O(return_thumbnails=true)
+  description: A small JPEG of the photo after, base64, when O(return_thumbnails=true) and the photo changed
+    (also in each entry of RV(results), for a changed or failed entry).
+  returned: with O(return_thumbnails=true)
   type: str
 """
 
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
 from ansible_collections.m365.photos.plugins.module_utils import (
-    _bulk, _graph, _graph_auth, _graph_photo, _image, _photo_state,
+    _graph_auth, _graph_backend, _graph_session, _image, _photo_options, _photo_task,
 )
+from ansible_collections.m365.photos.plugins.module_utils._limits import GRAPH_DEFAULT_MAX_BYTES, GRAPH_UPLOAD_LIMIT
+from ansible_collections.m365.photos.plugins.module_utils._module import PhotoModule
 
-GRAPH_UPLOAD_LIMIT = 4 * 1024 * 1024
-SMALLEST_SERVED_SIDE = 48
-
-
-def argument_spec() -> dict:
-    spec = _graph_auth.graph_argument_spec()
-    spec.update(_bulk.photo_argument_spec("user", max_bytes=4000000, max_dimension=648))
-    return spec
-
-
-def desired_photo(params: dict) -> bytes:
-    return _image.prepare_photo(_photo_state.photo_source(params["src"], params["content"]),
-                                max_bytes=params["max_bytes"], max_dimension=params["max_dimension"],
-                                crop_mode=params["crop"], background=params["background"])
-
-
-async def decide(session, user_id: str, current, desired: bytes | None, params: dict) -> _photo_state.Decision:
-    if desired is None:
-        return _photo_state.Decision(current is not None, "removing the photo" if current else "the user has no photo")
-    facts = _image.describe(desired)
-    decision = _photo_state.decide_by_size(current.side if current else None,
-                                           _graph.served_side(facts["width"], facts["height"]),
-                                           params["overwrite"], params["max_dimension"])
-    if decision is not None:
-        return decision
-    shown = await session.photo_content(user_id, _graph.comparison_side(current.side))
-    return _photo_state.decide_by_picture(shown, desired)
-
-
-def predicted_after(desired: bytes | None) -> dict | None:
-    if desired is None:
-        return None
-    facts = _image.describe(desired)
-    side = _graph.served_side(facts["width"], facts["height"])
-    return dict(width=side, height=side, etag=None, bytes=facts["bytes"], sha256=facts["sha256"],
-                format=facts["format"])
-
-
-async def converge(session, params: dict, desired: bytes | None, check_mode: bool) -> dict:
-    user, current = await session.user_and_photo(params["user"])
-    decision = await decide(session, user["id"], current, desired, params)
-    before = current.facts() if current else None
-    after = before
-    if decision.write:
-        after = predicted_after(desired)
-        if not check_mode:
-            if desired is None:
-                await session.delete_photo(user["id"])
-            else:
-                await session.upload_photo(user["id"], desired)
-                stored = await session.photo_metadata(user["id"])
-                after.update(stored.facts() if stored else {})
-    result = dict(changed=decision.write, user_id=user["id"], before=before, after=after, reason=decision.reason,
-                  diff=dict(before=before or {}, after=after or {}))
-    if decision.similarity is not None:
-        result["similarity"] = round(decision.similarity, 4)
-    return result
-
-
-def check_limits(module: AnsibleModule) -> None:
-    params = module.params
-    if not 0 < params["max_bytes"] <= GRAPH_UPLOAD_LIMIT:
-        module.fail_json(msg="max_bytes must be between 1 and %d, the 4 MB Microsoft Graph takes (the default, "
-                             "4000000, keeps a margin below it)." % GRAPH_UPLOAD_LIMIT)
-    if params["max_dimension"] < SMALLEST_SERVED_SIDE:
-        module.fail_json(msg="max_dimension must be at least %d pixels, the smallest photo size Microsoft Graph "
-                             "serves." % SMALLEST_SERVED_SIDE)
-
-
-def bulk(module: AnsibleModule) -> None:
-    """The photos form: every entry converged in one signed-in session; fails at the end naming the failures."""
-    params = module.params
-    all_entries = _bulk.entries(params, "user")
-    problems = _bulk.invalid_entries(all_entries, "user")
-    if problems:
-        module.fail_json(msg="; ".join(problems))
-    if params["concurrency"] is not None and params["concurrency"] < 1:
-        module.fail_json(msg="concurrency must be at least 1.")
-    pool = _bulk.image_pool(_bulk.image_workers(len(all_entries)))
-    try:
-        results = _graph.run(params, lambda session: _graph_photo.BulkRun(
-            session, params, module.check_mode, pool).converge(all_entries))
-    except _graph.GraphError as error:
-        module.fail_json(msg=str(error))
-    finally:
-        if pool is not None:
-            pool.shutdown()
-    outcome = dict(changed=any(result["changed"] for result in results), results=results,
-                   summary=_bulk.summary(results))
-    if outcome["summary"]["failed"]:
-        module.fail_json(msg=_bulk.failure_message(results, "user"), **outcome)
-    module.exit_json(**outcome)
+LIMITS = _photo_options.PhotoLimits(
+    key="user", default_max_bytes=GRAPH_DEFAULT_MAX_BYTES, max_bytes_limit=GRAPH_UPLOAD_LIMIT,
+    max_bytes_why="the 4 MB Microsoft Graph takes (the default, 4000000, keeps a margin below it).",
+    default_max_dimension=648, min_dimension=48, min_dimension_why=", the smallest photo size Microsoft Graph serves")
 
 
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec=argument_spec(),
-        mutually_exclusive=[["src", "content"], ["user", "photos"], ["photos", "src"], ["photos", "content"]],
-        required_one_of=[["user", "photos"]],
-        supports_check_mode=True,
-    )
-    if not _graph.HAS_GRAPH_SDK:
-        module.fail_json(msg=missing_required_lib("msgraph-sdk, azure-identity and aiohttp"),
-                         exception=_graph.GRAPH_SDK_IMPORT_ERROR)
-    if not _image.HAS_PILLOW:
-        module.fail_json(msg=missing_required_lib("Pillow"), exception=_image.PILLOW_IMPORT_ERROR)
-    check_limits(module)
-    if module.params["photos"] is not None:
-        bulk(module)
-    if module.params["state"] == "present" and not (module.params["src"] or module.params["content"]):
-        module.fail_json(msg="state is present but any of the following are missing: src, content")
-    try:
-        desired = desired_photo(module.params) if module.params["state"] == "present" else None
-        module.exit_json(**_graph.run(module.params, lambda session: converge(
-            session, module.params, desired, module.check_mode)))
-    except (_image.ImageError, _graph.GraphError) as error:
-        module.fail_json(msg=str(error))
+    module = PhotoModule([_graph_auth.graph_argument_spec(), _photo_options.argument_spec(LIMITS)],
+                         [_graph_session.GRAPH_SDK, _image.PILLOW], supports_check_mode=True,
+                         **_photo_options.module_rules(LIMITS.key))
+    _photo_task.converge(module, LIMITS, _graph_backend.opened, ref_field="user_id")
 
 
 if __name__ == "__main__":

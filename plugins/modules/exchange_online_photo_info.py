@@ -117,23 +117,21 @@ import asyncio
 import base64
 import os
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
-from ansible_collections.m365.photos.plugins.module_utils import _graph, _graph_auth, _photo_state
+from ansible_collections.m365.photos.plugins.module_utils import _graph_auth, _graph_session, _graph_sizes
+from ansible_collections.m365.photos.plugins.module_utils._module import PhotoModule
+from ansible_collections.m365.photos.plugins.module_utils._photo_files import export_photo
 
 # Microsoft's limit on requests in flight per app and mailbox is 4; two go out per user.
 CONCURRENT_USERS = 2
 
 
 def argument_spec() -> dict:
-    spec = _graph_auth.graph_argument_spec()
-    spec.update(
+    return dict(
         users=dict(type="list", elements="str", required=True),
         return_content=dict(type="bool", default=False),
         dest=dict(type="path"),
-        size=dict(type="int", choices=list(_graph.PHOTO_SIDES)),
+        size=dict(type="int", choices=list(_graph_sizes.PHOTO_SIDES)),
     )
-    return spec
 
 
 async def report(session, user: str, params: dict) -> dict:
@@ -149,7 +147,7 @@ async def report(session, user: str, params: dict) -> dict:
         if photo is not None and params["return_content"]:
             entry["content"] = base64.b64encode(photo).decode("ascii")
         if photo is not None and params["dest"]:
-            entry["path"] = _photo_state.export_photo(photo, found["user_principal_name"] or found["id"], params["dest"])
+            entry["path"] = export_photo(photo, found["user_principal_name"] or found["id"], params["dest"])
     return entry
 
 
@@ -164,19 +162,16 @@ async def read_users(session, params: dict) -> list:
 
 
 def main() -> None:
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    if not _graph.HAS_GRAPH_SDK:
-        module.fail_json(msg=missing_required_lib("msgraph-sdk, azure-identity and aiohttp"),
-                         exception=_graph.GRAPH_SDK_IMPORT_ERROR)
+    module = PhotoModule([_graph_auth.graph_argument_spec(), argument_spec()], [_graph_session.GRAPH_SDK],
+                         supports_check_mode=True)
     params = module.params
-    try:
-        if params["dest"]:
-            os.makedirs(params["dest"], exist_ok=True)
-        users = _graph.run(params, lambda session: read_users(session, params))
-    except _graph.GraphError as error:
-        module.fail_json(msg=str(error))
-    except OSError as error:
-        module.fail_json(msg="Cannot export photos to %s: %s" % (params["dest"], error))
+    with module.failing_on_errors():
+        try:
+            if params["dest"]:
+                os.makedirs(params["dest"], exist_ok=True)
+            users = _graph_session.run(params, lambda session: read_users(session, params))
+        except OSError as error:
+            module.fail_json(msg="Cannot export photos to %s: %s" % (params["dest"], error))
     module.exit_json(changed=False, users=users)
 
 

@@ -10,8 +10,7 @@ import os
 from ansible.errors import AnsibleError
 from ansible.plugins.action import ActionBase
 
-# The same cap the image pipeline applies, checked before a large file is read into memory.
-MAX_SOURCE_BYTES = 50 * 1024 * 1024
+from ansible_collections.m365.photos.plugins.module_utils._limits import MAX_SOURCE_BYTES
 
 
 class PhotoSourceError(Exception):

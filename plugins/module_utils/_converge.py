@@ -1,0 +1,215 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Private to the m365.photos collection: not a public API, may change without notice.
+"""The convergence engine: every photo module and form (one user, or photos: in bulk) runs through it.
+
+entries -> backend look-up (batched, chunk by chunk) -> _decision.decide() for each, in worker processes ->
+backend writes (bounded concurrency, retried when the service says so) -> one result per entry.
+
+A backend (an LDAP directory, Microsoft Graph, ...) knows nothing of the engine's flow; it supplies:
+  key, ref_field      the entry option naming the user ("identity") and the result field naming what was
+                      found ("dn")
+  served              a _decision.ServedSizes: how the server shows what it is given
+  write_concurrency   writes in flight at once
+  look_up(jobs)       fill each job's ref and current (a _decision.Current, None without photo) or error;
+                      read a preview with it where job.wants_preview
+  read_previews(jobs) fill current.preview for jobs whose decision needs pixels the look-up did not read
+  write(job)          write job.photo (None: remove it); raise a _errors.PhotoError
+  read_back(jobs)     fill job.stored with what the server reports after the write (best effort)
+  after_facts(job)    what the result says the user has after the write
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from dataclasses import dataclass
+
+from ansible_collections.m365.photos.plugins.module_utils import _decision, _photo_facts, _workers
+from ansible_collections.m365.photos.plugins.module_utils._desired import DesiredPhoto, Fitting
+from ansible_collections.m365.photos.plugins.module_utils._errors import PhotoError
+from ansible_collections.m365.photos.plugins.module_utils._limits import CHUNK_SIZE
+from ansible_collections.m365.photos.plugins.module_utils._photo_files import read_source
+
+# Chunks in flight at once: one is planned while the next is looked up and the previous one written.
+CHUNKS_IN_FLIGHT = 2
+# Jobs handed to a worker process at a time: fewer round trips, still an even spread.
+PLAN_GROUP = 16
+# A write refused as retryable (throttled beyond the client's own retries) is tried this many times in all,
+# waiting the service's Retry-After, else WRITE_BACKOFF_S doubling each time (plus jitter), in between.
+WRITE_ATTEMPTS = 4
+WRITE_BACKOFF_S = 5.0
+MAX_WRITE_DELAY_S = 60.0
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One user as the task declares them."""
+
+    name: str
+    state: str = "present"
+    src: str | None = None
+    content: str | None = None
+    overwrite: str = "different"
+
+
+@dataclass
+class Job:
+    """One entry on its way through the engine."""
+
+    entry: Entry
+    desired: DesiredPhoto | None = None  # built up front for a single user (its source is checked first)
+    wants_preview: bool = False
+    ref: str | None = None  # the backend's handle on the user: a DN, an object id
+    current: _decision.Current | None = None
+    decision: _decision.Decision | None = None
+    photo: bytes | None = None  # what to write; None with state=absent
+    stored: dict | None = None  # what the server reported after the write
+    error: str | None = None
+
+    @property
+    def to_write(self) -> bool:
+        return bool(self.decision and self.decision.write and not self.error)
+
+
+def plan(job: Job, fitting: Fitting, served: _decision.ServedSizes) -> Job:
+    """Decide for one job whose look-up is in; runs in worker processes, so it only reads and computes."""
+    if job.error:
+        return job
+    entry = job.entry
+    try:
+        desired = None
+        if entry.state == "present":
+            desired = job.desired or DesiredPhoto(read_source(entry.src, entry.content), fitting)
+        job.decision = _decision.decide(job.current, desired, entry.overwrite, served)
+        job.photo = desired.fitted() if desired is not None and job.decision.write else None
+    except PhotoError as error:
+        job.error = str(error)
+    return job
+
+
+def _plan_group(group: list, fitting: Fitting, served: _decision.ServedSizes) -> list:
+    return [plan(job, fitting, served) for job in group]
+
+
+def _chunks(items: list, size: int):
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def write_delay(error: PhotoError, attempt: int) -> float:
+    if error.retry_after is not None:
+        return min(MAX_WRITE_DELAY_S, max(0.0, error.retry_after))
+    return min(MAX_WRITE_DELAY_S, WRITE_BACKOFF_S * 2 ** attempt + random.uniform(0, 1))
+
+
+class Engine:
+    """Converges jobs through one opened backend."""
+
+    def __init__(self, backend, fitting: Fitting, *, check_mode: bool, return_thumbnails: bool, pool=None) -> None:
+        self.backend = backend
+        self.fitting = fitting
+        self.check_mode = check_mode
+        self.return_thumbnails = return_thumbnails
+        self.pool = pool
+        self.chunk_slots = asyncio.Semaphore(CHUNKS_IN_FLIGHT)
+        self.write_slots = asyncio.Semaphore(max(1, backend.write_concurrency))
+
+    async def converge(self, jobs: list) -> list:
+        """One result (a dict) per job, in order."""
+        chunked = await asyncio.gather(*(self._chunk(chunk) for chunk in _chunks(jobs, CHUNK_SIZE)))
+        return [result for chunk in chunked for result in chunk]
+
+    async def _chunk(self, jobs: list) -> list:
+        async with self.chunk_slots:
+            for job in jobs:
+                job.wants_preview = self.return_thumbnails or (
+                    job.entry.state == "present" and job.entry.overwrite == "different")
+            await self.backend.look_up(jobs)
+            jobs = await self._plan(jobs)
+            await self._decide_with_previews(jobs)
+            if not self.check_mode:
+                writing = [job for job in jobs if job.to_write]
+                await asyncio.gather(*(self._write(job) for job in writing))
+                await self.backend.read_back([job for job in writing if not job.error and job.photo is not None])
+            return [self.result(job) for job in jobs]
+
+    async def _plan(self, jobs: list) -> list:
+        loop = asyncio.get_running_loop()
+        groups = await asyncio.gather(*(
+            loop.run_in_executor(self.pool, _plan_group, group, self.fitting, self.backend.served)
+            for group in _chunks(jobs, PLAN_GROUP)))
+        return [job for group in groups for job in group]
+
+    async def _decide_with_previews(self, jobs: list) -> None:
+        """For decisions that need pixels the look-up did not read (a photo smaller than the preview size)."""
+        waiting = [index for index, job in enumerate(jobs) if job.decision and job.decision.needs_preview]
+        if not waiting:
+            return
+        await self.backend.read_previews([jobs[index] for index in waiting])
+        for index, job in zip(waiting, await self._plan([jobs[index] for index in waiting])):
+            if job.decision and job.decision.needs_preview and not job.error:
+                job.error = "The current photo of %s could not be read to compare it." % job.entry.name
+            jobs[index] = job
+
+    async def _write(self, job: Job) -> None:
+        for attempt in range(WRITE_ATTEMPTS):
+            async with self.write_slots:
+                try:
+                    await self.backend.write(job)
+                    job.error = None
+                    return
+                except PhotoError as error:
+                    job.error = str(error)
+                    if not error.retryable or attempt == WRITE_ATTEMPTS - 1:
+                        return
+                    delay = write_delay(error, attempt)
+            # Outside the slot, so other writes go on meanwhile.
+            await asyncio.sleep(delay)
+
+    def result(self, job: Job) -> dict:
+        backend, decision, current = self.backend, job.decision, job.current
+        before = current.facts if current else None
+        result = {backend.key: job.entry.name, backend.ref_field: job.ref, "state": job.entry.state,
+                  "changed": job.to_write, "failed": job.error is not None, "msg": job.error or "",
+                  "reason": decision.reason if decision else None, "before": before,
+                  "after": backend.after_facts(job) if job.to_write else before}
+        if decision and decision.similarity is not None:
+            result["similarity"] = round(decision.similarity, 4)
+        if self.return_thumbnails and (result["changed"] or result["failed"]):
+            shown = current.preview if current else None
+            result["before_thumbnail"] = _photo_facts.thumbnail_b64(shown)
+            result["after_thumbnail"] = _photo_facts.thumbnail_b64(job.photo if job.to_write else shown)
+        return result
+
+
+def run(open_backend, jobs: list, fitting: Fitting, *, check_mode: bool, return_thumbnails: bool) -> list:
+    """Converge jobs in one asyncio.run, through the backend open_backend() opens (an async context manager).
+
+    The worker pool is forked before the event loop starts, from a parent with no threads yet.
+    """
+    pool = _workers.image_pool(_workers.image_workers(len(jobs)))
+
+    async def converge() -> list:
+        async with open_backend() as backend:
+            engine = Engine(backend, fitting, check_mode=check_mode, return_thumbnails=return_thumbnails, pool=pool)
+            return await engine.converge(jobs)
+
+    try:
+        return asyncio.run(converge())
+    finally:
+        if pool is not None:
+            pool.shutdown()
+
+
+def summary(results: list) -> dict:
+    failed = sum(1 for result in results if result["failed"])
+    changed = sum(1 for result in results if result["changed"])
+    return dict(entries=len(results), changed=changed, unchanged=len(results) - changed - failed, failed=failed)
+
+
+def failure_message(results: list, key: str) -> str:
+    failed = [result for result in results if result["failed"]]
+    names = ", ".join(str(result[key]) for result in failed[:20])
+    more = " and %d more" % (len(failed) - 20) if len(failed) > 20 else ""
+    return "%d of %d photos failed (%s%s); each result's msg says why. The other photos were handled." % (
+        len(failed), len(results), names, more)

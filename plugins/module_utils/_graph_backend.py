@@ -1,0 +1,124 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Private to the m365.photos collection: not a public API, may change without notice.
+"""The convergence engine's backend for Microsoft 365: profile photos through Microsoft Graph (see _converge).
+
+Look-ups are $batch requests of 20 items: per user the lookup (id), the photo's metadata and, where pictures
+may be compared, its 96x96 size (0.15 HTTP requests per user; a single user: the token and one batch).
+Uploads are PUT image/jpeg, removals DELETE; the uploaded photos' metadata is read back, batched again.
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+from contextlib import asynccontextmanager
+
+from ansible_collections.m365.photos.plugins.module_utils import _graph_batch, _graph_session, _image
+from ansible_collections.m365.photos.plugins.module_utils._decision import Current
+from ansible_collections.m365.photos.plugins.module_utils._graph_errors import (
+    READ_PERMISSION, USER_PERMISSION, Operation,
+)
+from ansible_collections.m365.photos.plugins.module_utils._graph_sizes import COMPARISON_SIDE, SERVED, metadata_of
+
+# Requests in flight at once (a $batch is one request): see the concurrency option's documentation.
+DEFAULT_CONCURRENCY = 16
+
+
+def _path(user: str) -> str:
+    return "/users/" + urllib.parse.quote(user, safe="@")
+
+
+class GraphBackend:
+    """Users found by user principal name or object id; their photo as Graph serves it."""
+
+    key = "user"
+    ref_field = "user_id"
+    served = SERVED
+
+    def __init__(self, session, concurrency: int | None) -> None:
+        self.session = session
+        self.write_concurrency = concurrency or DEFAULT_CONCURRENCY
+        self.runner = _graph_batch.BatchRunner(session.post_batch, self.write_concurrency)
+
+    def _explain(self, answer, doing: str, permission: str = READ_PERMISSION, user: str | None = None) -> str:
+        return self.session.explain_answer(answer, Operation(doing, permission, user=user))
+
+    async def look_up(self, jobs: list) -> None:
+        items = []
+        for index, job in enumerate(jobs):
+            path = _path(job.entry.name)
+            items += [_graph_batch.Item((index, "user"), "GET", path + "?$select=id,userPrincipalName"),
+                      _graph_batch.Item((index, "photo"), "GET", path + "/photo")]
+            if job.wants_preview:
+                items.append(_graph_batch.Item((index, "preview"), "GET", "%s/photos/%dx%d/$value" % (
+                    path, COMPARISON_SIDE, COMPARISON_SIDE)))
+        answers: dict = {}
+        for item, answer in zip(items, await self.runner.run(items)):
+            index, kind = item.key
+            answers.setdefault(index, {})[kind] = answer
+        for index, job in enumerate(jobs):
+            self._apply(job, answers[index])
+
+    def _apply(self, job, found: dict) -> None:
+        name = job.entry.name
+        lookup, photo, preview = found["user"], found["photo"], found.get("preview")
+        if not lookup.ok:
+            job.error = self._explain(lookup, "looking up user '%s'" % name, USER_PERMISSION, user=name)
+            return
+        job.ref = lookup.body.get("id") if isinstance(lookup.body, dict) else None
+        if photo.status == 404:
+            return
+        if not photo.ok:
+            job.error = self._explain(photo, "reading the photo of %s" % name)
+            return
+        metadata = metadata_of(photo.body if isinstance(photo.body, dict) else None)
+        if metadata is None:
+            return
+        job.current = Current(facts=metadata.facts())
+        if preview is not None and preview.ok and isinstance(preview.body, (bytes, bytearray)):
+            job.current.preview = bytes(preview.body)
+        elif preview is not None and not preview.ok and preview.status != 404:
+            job.error = self._explain(preview, "downloading the photo of %s" % name)
+
+    async def read_previews(self, jobs: list) -> None:
+        """The largest size, for photos smaller than the 96x96 the look-up asked for."""
+        items = [_graph_batch.Item(index, "GET", _path(job.ref or job.entry.name) + "/photo/$value")
+                 for index, job in enumerate(jobs)]
+        for job, answer in zip(jobs, await self.runner.run(items)):
+            if answer.ok and isinstance(answer.body, (bytes, bytearray)):
+                job.current.preview = bytes(answer.body)
+            else:
+                job.error = self._explain(answer, "downloading the photo of %s" % job.entry.name)
+
+    async def write(self, job) -> None:
+        if job.photo is None:
+            await self.session.delete_photo(job.ref)
+        else:
+            await self.session.upload_photo(job.ref, job.photo)
+
+    async def read_back(self, jobs: list) -> None:
+        """The uploaded photos' metadata (the media ETag the service gave them); best effort."""
+        if not jobs:
+            return
+        items = [_graph_batch.Item(index, "GET", _path(job.ref) + "/photo") for index, job in enumerate(jobs)]
+        for job, answer in zip(jobs, await self.runner.run(items)):
+            stored = metadata_of(answer.body) if answer.ok and isinstance(answer.body, dict) else None
+            job.stored = stored.facts() if stored else None
+
+    @staticmethod
+    def after_facts(job) -> dict | None:
+        """The uploaded JPEG's facts, at the size the service serves it, with what it reported afterwards."""
+        if job.photo is None:
+            return None
+        facts = _image.describe(job.photo)
+        width, height = SERVED.served(facts["width"], facts["height"])
+        after = dict(width=width, height=height, etag=None, bytes=facts["bytes"], sha256=facts["sha256"],
+                     format=facts["format"])
+        after.update(job.stored or {})
+        return after
+
+
+@asynccontextmanager
+async def opened(params: dict):
+    """A GraphBackend over a signed-in session, for the duration of the with-block."""
+    async with _graph_session.signed_in(params) as session:
+        yield GraphBackend(session, params["concurrency"])

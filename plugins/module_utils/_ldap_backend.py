@@ -1,0 +1,101 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Private to the m365.photos collection: not a public API, may change without notice.
+"""The convergence engine's backend for Active Directory: thumbnailPhoto over LDAP (see _converge)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+
+from ansible_collections.m365.photos.plugins.module_utils import _ldap, _photo_facts
+from ansible_collections.m365.photos.plugins.module_utils._decision import STORED_AS_WRITTEN, Current
+
+try:
+    from ldap3.core.exceptions import LDAPException
+except ImportError:
+    LDAPException = OSError  # the module fails on the missing ldap3 before any of this runs
+
+
+class LdapBackend:
+    """Users found by identity under base_dn, their thumbnailPhoto read and written as exact bytes.
+
+    ldap3 is synchronous: every connection is used by one thread of its own. Look-ups go over one; writes
+    go over concurrency connections (the look-up's own one when concurrency is 1).
+    """
+
+    key = "identity"
+    ref_field = "dn"
+    served = STORED_AS_WRITTEN
+
+    def __init__(self, params: dict) -> None:
+        self.params = params
+        self.write_concurrency = params["concurrency"] or 1
+        self._reader = ThreadPoolExecutor(1)
+        self._writers = self._reader if self.write_concurrency == 1 else ThreadPoolExecutor(self.write_concurrency)
+        self._local = threading.local()
+        self._connections: list = []
+        self._lock = threading.Lock()
+        self.base_dn: str | None = None
+
+    def _connection(self):
+        """This thread's bound connection, opened on first use."""
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = self._local.connection = _ldap.connect(self.params)
+            with self._lock:
+                self._connections.append(connection)
+        return connection
+
+    async def _in(self, executor, work, *args):
+        def guarded():
+            try:
+                return work(self._connection(), *args)
+            except LDAPException as error:
+                raise _ldap.LdapError("The LDAP connection to %s failed: %s" % (self.params["server"], error)) from None
+        return await asyncio.get_running_loop().run_in_executor(executor, guarded)
+
+    async def open(self) -> None:
+        self.base_dn = self.params["base_dn"] or await self._in(self._reader, _ldap.default_naming_context)
+
+    def close(self) -> None:
+        for executor in {self._reader, self._writers}:
+            executor.shutdown(wait=True)
+        for connection in self._connections:
+            try:
+                connection.unbind()
+            except LDAPException:
+                pass
+
+    async def look_up(self, jobs: list) -> None:
+        users = await self._in(self._reader, _ldap.find_users, [job.entry.name for job in jobs], self.base_dn)
+        for job, user in zip(jobs, users):
+            if isinstance(user, _ldap.LdapError):
+                job.error = str(user)
+                continue
+            job.ref = user["dn"]
+            job.current = Current(data=user["photo"]) if user["photo"] is not None else None
+
+    async def read_previews(self, jobs: list) -> None:
+        """Never needed: the look-up reads the photo itself."""
+
+    async def write(self, job) -> None:
+        await self._in(self._writers, _ldap.write_photo, job.ref, job.photo)
+
+    async def read_back(self, jobs: list) -> None:
+        """The directory holds exactly what was written: nothing to read."""
+
+    @staticmethod
+    def after_facts(job) -> dict | None:
+        return _photo_facts.facts(job.photo)
+
+
+@asynccontextmanager
+async def opened(params: dict):
+    backend = LdapBackend(params)
+    try:
+        await backend.open()
+        yield backend
+    finally:
+        backend.close()

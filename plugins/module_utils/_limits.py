@@ -1,0 +1,30 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Private to the m365.photos collection: not a public API, may change without notice.
+"""Limits stated once: what the services accept, and what this collection reads or sends at a time."""
+
+from __future__ import annotations
+
+# Largest photo file read as a source, on the controller and on the host running the module.
+MAX_SOURCE_BYTES = 50 * 1024 * 1024
+# Largest picture decoded, in pixels (a decompression bomb guard).
+MAX_SOURCE_PIXELS = 100_000_000
+
+# Active Directory: thumbnailPhoto's rangeUpper in the schema (MS-ADA3); Exchange Online takes at most 10 KB.
+AD_SCHEMA_LIMIT = 102400
+EXCHANGE_ONLINE_SYNC_LIMIT = 10240
+
+# Microsoft Graph takes photos of "up to 4 MB"; the default stays below both readings of that.
+GRAPH_UPLOAD_LIMIT = 4 * 1024 * 1024
+GRAPH_DEFAULT_MAX_BYTES = 4000000
+# The square sizes Graph serves; 648 is the largest one it keeps.
+GRAPH_PHOTO_SIDES = (48, 64, 96, 120, 240, 360, 432, 504, 648)
+
+# Entries looked up, planned and written together: bounds memory whatever the entry count.
+CHUNK_SIZE = 500
+# Identities per LDAP search (an OR of escaped terms; servers cap the request size) and page size.
+IDENTITIES_PER_SEARCH = 500
+LDAP_PAGE_SIZE = 500
+# Requests in one Graph JSON batch ($batch).
+MAX_BATCH_REQUESTS = 20
+# Graph answers worth sending again later: throttled, or the service briefly unavailable.
+GRAPH_RETRYABLE_STATUSES = (429, 503, 504)

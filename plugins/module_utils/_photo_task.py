@@ -1,0 +1,48 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Private to the m365.photos collection: not a public API, may change without notice.
+"""What a photo module's task does, whatever the backend: its users through the engine, then one answer."""
+
+from __future__ import annotations
+
+from ansible_collections.m365.photos.plugins.module_utils import _converge, _photo_options
+from ansible_collections.m365.photos.plugins.module_utils._desired import DesiredPhoto
+from ansible_collections.m365.photos.plugins.module_utils._photo_files import read_source
+
+SINGLE_OPTIONAL = ("similarity", "before_thumbnail", "after_thumbnail")
+
+
+def converge(module, limits: _photo_options.PhotoLimits, open_backend, ref_field: str) -> None:
+    """Converge the task's users through open_backend(params) and exit (or fail) the module.
+
+    The single-user form is a run of one entry; its source is checked before anything is sent, and it
+    answers with that entry's result at the top level (changed, ref_field, before, after, reason, diff).
+    """
+    params = module.params
+    with module.failing_on_errors():
+        _photo_options.check_limits(params, limits)
+        entries = _photo_options.entries(params, limits.key)
+        fitting = _photo_options.fitting(params)
+        jobs = [_converge.Job(entry) for entry in entries]
+        single = params["photos"] is None
+        if single and entries[0].state == "present":
+            jobs[0].desired = DesiredPhoto(read_source(entries[0].src, entries[0].content), fitting)
+            jobs[0].desired.check()
+        results = _converge.run(lambda: open_backend(params), jobs, fitting, check_mode=module.check_mode,
+                                return_thumbnails=params["return_thumbnails"])
+    if single:
+        exit_single(module, results[0], ref_field)
+    outcome = dict(changed=any(result["changed"] for result in results), results=results,
+                   summary=_converge.summary(results))
+    if outcome["summary"]["failed"]:
+        module.fail_json(msg=_converge.failure_message(results, limits.key), **outcome)
+    module.exit_json(**outcome)
+
+
+def exit_single(module, result: dict, ref_field: str) -> None:
+    if result["failed"]:
+        module.fail_json(msg=result["msg"], **{ref_field: result[ref_field]})
+    single = {"changed": result["changed"], ref_field: result[ref_field], "before": result["before"],
+              "after": result["after"], "reason": result["reason"],
+              "diff": dict(before=result["before"] or {}, after=result["after"] or {})}
+    single.update({key: result[key] for key in SINGLE_OPTIONAL if key in result})
+    module.exit_json(**single)

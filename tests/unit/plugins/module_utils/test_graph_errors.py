@@ -1,0 +1,70 @@
+"""Graph and sign-in failures become sentences that say what to fix, and never show a secret."""
+
+from __future__ import annotations
+
+import types
+
+import pytest
+
+from ansible_collections.m365.photos.plugins.module_utils import _graph_auth, _graph_errors
+
+from test_graph_auth import PASSWORD, SECRET, params
+
+
+WHERE = _graph_auth.endpoints(params())
+READ = _graph_errors.Operation("reading the photo of alice", _graph_errors.READ_PERMISSION)
+WRITE = _graph_errors.Operation("uploading the photo of alice", _graph_errors.WRITE_PERMISSION, write=True)
+LOOKUP = _graph_errors.Operation("looking up user 'alice'", _graph_errors.USER_PERMISSION, user="alice")
+
+
+def api_error(status: int, code: str = "", message: str = "", headers: dict | None = None):
+    return types.SimpleNamespace(response_status_code=status, response_headers=headers or {},
+                                 error=types.SimpleNamespace(code=code, message=message), message=None)
+
+
+@pytest.mark.parametrize("error, operation, expected", [
+    (api_error(403, "ErrorAccessDenied", "Access is denied."), WRITE, "ProfilePhoto.ReadWrite.All"),
+    (api_error(403, "ErrorAccessDenied", "Access is denied."), READ, "ProfilePhoto.Read.All"),
+    (api_error(403, "PhotoUpdateDisabledByPolicy", "source is 'onPremises'"), WRITE, "m365.photos.ad_thumbnail_photo"),
+    (api_error(404, "Request_ResourceNotFound", "Resource 'alice' does not exist"), LOOKUP, "No user 'alice'"),
+    (api_error(401, "InvalidAuthenticationToken", "Invalid audience."), READ, "check cloud, graph_url"),
+    (api_error(413, "RequestEntityTooLarge"), WRITE, "Lower max_bytes"),
+    (api_error(415, "UnsupportedMediaType"), WRITE, "JPEG only"),
+    (api_error(400, "ValidationWidthTooSmall", "23 pixels wide"), WRITE, "larger or different picture"),
+    (api_error(429, "TooManyRequests", headers={"Retry-After": "30"}), WRITE, "wait 30 s"),
+    (api_error(503, "ServiceUnavailable"), READ, "Try again later"),
+])
+def test_graph_answers_become_a_sentence_saying_what_to_do(error, operation, expected):
+    assert expected in _graph_errors.explain_api_error(error, operation, WHERE)
+
+
+@pytest.mark.parametrize("aadsts, expected", [
+    ("7000215", "client secret is wrong"),
+    ("7000222", "client secret has expired"),
+    ("700016", "no app with this client_id"),
+    ("90002", "tenant was not found"),
+    ("700027", "certificate is not registered"),
+    ("70021", "federated credential"),
+])
+def test_sign_in_failures_name_the_option_to_fix(aadsts, expected):
+    error = Exception("ClientSecretCredential.get_token failed: invalid_client AADSTS%s: Something. Trace ID: x" % aadsts)
+    message = _graph_errors.explain_sign_in_error(error, params(client_secret=SECRET), WHERE)
+    assert expected in message and "AADSTS%s" % aadsts in message
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Cannot connect to host: [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: unable to get local issuer "
+     "certificate (_ssl.c:1006)", "Set ca_file"),
+    ("Cannot connect to host login.chinacloudapi.cn:443 [Name or service not known]", "does not resolve"),
+    ("Cannot connect to host 127.0.0.1:1 [Connect call failed: Connection refused]", "refused"),
+])
+def test_network_failures_during_sign_in_are_explained(text, expected):
+    assert expected in _graph_errors.explain_sign_in_error(Exception(text), params(client_secret=SECRET), WHERE)
+
+
+def test_no_secret_ever_appears_in_a_message():
+    options = params(client_secret=SECRET, client_certificate_password=PASSWORD)
+    quoting = Exception("invalid_client: secret %s and password %s were not accepted" % (SECRET, PASSWORD))
+    for message in (_graph_errors.explain_sign_in_error(quoting, options, WHERE),
+                    _graph_errors.explain_transport_error(quoting, READ, WHERE, options)):
+        assert SECRET not in message and PASSWORD not in message and "********" in message
