@@ -3,41 +3,6 @@
 
 from __future__ import annotations
 
-# The photos option names the user by the module's own key (identity, user); the rest is the same text.
-_PHOTOS = r"""
-options:
-  photos:
-    description:
-      - Many users in one task, with one connection or sign-in and batched look-ups, instead of a task per user.
-      - Each entry takes the single-user options; O(photos[].state) and O(photos[].overwrite) default to the
-        task's O(state) and O(overwrite), and O(max_bytes), O(max_dimension), O(crop) and O(background) apply
-        to every entry.
-      - One failing entry does not stop the others. The task reports every entry in RV(results) and fails at the
-        end, naming the users that failed.
-      - Mutually exclusive with O(%(key)s), O(src) and O(content).
-    type: list
-    elements: dict
-    suboptions:
-      %(key)s:
-        description: The user, as in O(%(key)s).
-        type: str
-        required: true
-      state:
-        description: As O(state).
-        type: str
-        choices: [present, absent]
-      src:
-        description: As O(src). Files are read on the controller, or passed by path when the module runs there.
-        type: path
-      content:
-        description: As O(content).
-        type: str
-      overwrite:
-        description: As O(overwrite).
-        type: str
-        choices: [different, always, if_missing]
-"""
-
 
 class ModuleDocFragment:
     DOCUMENTATION = r"""
@@ -110,6 +75,72 @@ requirements:
   - Pillow >= 10.0.0
 """
 
-    IDENTITY = _PHOTOS % dict(key="identity")
+    # The photos option of each module: the same text but for the key naming the user (ansible-doc merges
+    # options one level deep only, so the suboptions cannot be shared).
+    IDENTITY = r"""
+options:
+  photos:
+    description:
+      - Many users in one task, with one connection or sign-in and batched look-ups, instead of a task per user.
+      - Each entry takes the single-user options; O(photos[].state) and O(photos[].overwrite) default to the
+        task's O(state) and O(overwrite), and O(max_bytes), O(max_dimension), O(crop) and O(background) apply
+        to every entry.
+      - One failing entry does not stop the others. The task reports every entry in RV(results) and fails at the
+        end, naming the users that failed.
+      - Mutually exclusive with O(identity), O(src) and O(content).
+    type: list
+    elements: dict
+    suboptions:
+      identity:
+        description: The user, as in O(identity).
+        type: str
+        required: true
+      state:
+        description: As O(state).
+        type: str
+        choices: [present, absent]
+      src:
+        description: As O(src). Files are read on the controller, or passed by path when the module runs there.
+        type: path
+      content:
+        description: As O(content).
+        type: str
+      overwrite:
+        description: As O(overwrite).
+        type: str
+        choices: [different, always, if_missing]
+"""
 
-    USER = _PHOTOS % dict(key="user")
+    USER = r"""
+options:
+  photos:
+    description:
+      - Many users in one task, with one connection or sign-in and batched look-ups, instead of a task per user.
+      - Each entry takes the single-user options; O(photos[].state) and O(photos[].overwrite) default to the
+        task's O(state) and O(overwrite), and O(max_bytes), O(max_dimension), O(crop) and O(background) apply
+        to every entry.
+      - One failing entry does not stop the others. The task reports every entry in RV(results) and fails at the
+        end, naming the users that failed.
+      - Mutually exclusive with O(user), O(src) and O(content).
+    type: list
+    elements: dict
+    suboptions:
+      user:
+        description: The user, as in O(user).
+        type: str
+        required: true
+      state:
+        description: As O(state).
+        type: str
+        choices: [present, absent]
+      src:
+        description: As O(src). Files are read on the controller, or passed by path when the module runs there.
+        type: path
+      content:
+        description: As O(content).
+        type: str
+      overwrite:
+        description: As O(overwrite).
+        type: str
+        choices: [different, always, if_missing]
+"""

@@ -39,7 +39,6 @@ class Operation:
     write: bool = False
 
 
-
 def scrub(text: str, params: dict) -> str:
     """text with every secret option's value masked, in case a library quoted one."""
     for name in _SECRET_OPTIONS:
@@ -190,7 +189,6 @@ def explain_transport_error(error, operation: Operation, where: Endpoints, param
     return "Cannot reach Microsoft Graph at %s while %s: %s" % (where.graph_url, operation.doing, reason)
 
 
-
 class ItemError:
     """A failed $batch item in the shape explain_api_error reads from the SDK's APIError."""
 
@@ -206,4 +204,3 @@ class ItemError:
 class ItemErrorBody:
     code: str
     message: str
-

@@ -229,13 +229,11 @@ class GraphSession:
             return None
 
 
-
 def _jpeg_upload_configuration():
     # A fresh configuration per request: the SDK's shared default would carry headers across calls.
     configuration = RequestConfiguration(headers=HeadersCollection())
     configuration.headers.add("Content-Type", "image/jpeg")
     return configuration
-
 
 
 @asynccontextmanager

@@ -31,7 +31,6 @@ class PhotoMetadata:
         return dict(width=self.width, height=self.height, etag=self.etag)
 
 
-
 def metadata_of(photo: dict | None) -> PhotoMetadata | None:
     """PhotoMetadata from a photo resource as Graph answers it (also in a $batch), None for "no photo"."""
     if not photo or not photo.get("width") or not photo.get("height"):

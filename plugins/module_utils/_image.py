@@ -4,7 +4,12 @@
 
 # Private to the m365.photos collection: not a public API, may change without notice.
 
-"""Image pipeline shared by the photo modules: safe decode, normalise, crop, fit a byte budget, compare."""
+"""Image pipeline shared by the photo modules: safe decode, normalise, crop, fit a byte budget, compare.
+
+One file over 350 lines on purpose: its stages share private helpers (format checks, colour handling,
+the display-size similarity the fit and the comparison both score with), and splitting them would make
+those helpers public across files.
+"""
 
 from __future__ import annotations
 

@@ -60,7 +60,7 @@ class LdapBackend:
         self.base_dn = self.params["base_dn"] or await self._in(self._reader, _ldap.default_naming_context)
 
     def close(self) -> None:
-        for executor in {self._reader, self._writers}:
+        for executor in dict.fromkeys((self._reader, self._writers)):
             executor.shutdown(wait=True)
         for connection in self._connections:
             try:

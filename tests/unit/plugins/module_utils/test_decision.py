@@ -109,7 +109,7 @@ def test_a_different_or_mirrored_picture_is_replaced(server, other):
 # -- what was written is then right: every budget, dimension, shape and crop -----------------------------------------
 
 def converged(server: str, source: Image.Image, **fitting) -> None:
-    served, holds, _ = SERVERS[server]
+    served, holds = SERVERS[server][:2]
     desired = desired_from(source, **fitting)
     after_write = holds(desired.fitted())
     again = DesiredPhoto(desired.source, desired.fitting)  # the next run starts from the source again
