@@ -58,8 +58,11 @@ docs: $(STAMP)
 	antsibull-docs collection --use-current --dest-dir build/docs --output-format simplified-rst m365.photos >/dev/null
 	rm -rf docs/reference && cp -r build/docs/collections/m365/photos docs/reference
 
+# pytest over the checkout, then ansible-test over the files the tarball ships (they must run from there too).
 units: $(STAMP)
 	$(PY) -m pytest tests/unit -q -p no:cacheprovider
+	$(PY) hacking/prepare_sanity.py $(CURDIR) $(SANITY_ROOT)
+	cd $(SANITY_ROOT) && ansible-test units --local --python $$($(PY) -c 'import sys; print("%d.%d" % sys.version_info[:2])') --color no
 
 integration: $(STAMP)
 	hacking/with-sandbox.sh bash -c '$(PY) -m pytest tests/sandbox -q -p no:cacheprovider \

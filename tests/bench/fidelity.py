@@ -17,8 +17,9 @@ from pathlib import Path
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit" / "plugins"))
 from _benchdoc import replace_section  # noqa: E402
-from _ssim import DISPLAY_SIZE, display_ssim  # noqa: E402
+from ssim import DISPLAY_SIZE, display_ssim  # noqa: E402  (the unit tests' measure, shared)
 from ansible_collections.m365.photos.plugins.module_utils import _image  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -8,7 +8,7 @@ import pytest
 
 from ansible_collections.m365.photos.plugins.module_utils import _graph_auth, _graph_errors
 
-from test_graph_auth import PASSWORD, SECRET, params
+from graph_params import PASSWORD, SECRET, params
 
 
 WHERE = _graph_auth.endpoints(params())

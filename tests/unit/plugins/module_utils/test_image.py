@@ -24,8 +24,7 @@ from PIL import Image, ImageCms, ImageFile, ImageOps
 
 REPO_ROOT = Path(__file__).resolve().parents[4]
 FIXTURES = REPO_ROOT / "tests" / "fixtures" / "images"
-sys.path.insert(0, str(REPO_ROOT / "tests" / "bench"))
-from _ssim import display_ssim  # noqa: E402  (tests/bench is not a package)
+from ssim import display_ssim  # noqa: E402  (tests/unit/plugins, on the path through its conftest)
 
 PHOTO_NAMES = ("astronaut.png", "chelsea.png", "camera.png", "coffee.jpg", "rocket.jpg")
 COLOUR_PHOTO_NAMES = tuple(name for name in PHOTO_NAMES if name != "camera.png")
