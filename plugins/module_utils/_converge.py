@@ -126,7 +126,7 @@ class Engine:
                     job.entry.state == "present" and job.entry.overwrite == "different")
             await self.backend.look_up(jobs)
             jobs = await self._plan(jobs)
-            await self._decide_with_previews(jobs)
+            await self._replan_with_previews(jobs)
             if not self.check_mode:
                 writing = [job for job in jobs if job.to_write]
                 await asyncio.gather(*(self._write(job) for job in writing))
@@ -140,7 +140,7 @@ class Engine:
             for group in _chunks(jobs, PLAN_GROUP)))
         return [job for group in groups for job in group]
 
-    async def _decide_with_previews(self, jobs: list) -> None:
+    async def _replan_with_previews(self, jobs: list) -> None:
         """For decisions that need pixels the look-up did not read (a photo smaller than the preview size)."""
         waiting = [index for index, job in enumerate(jobs) if job.decision and job.decision.needs_preview]
         if not waiting:
