@@ -118,10 +118,14 @@ def decide(current: Current | None, desired, overwrite: str, served: ServedSizes
     return _compare(current.preview, desired, served)
 
 
+def _is_square(photo: bytes) -> bool:
+    facts = _image.describe(photo)
+    return facts["width"] == facts["height"]
+
+
 def _compare(preview: bytes, desired, served: ServedSizes) -> Decision:
     try:
-        facts = _image.describe(preview)
-        as_shown = served.square and facts["width"] == facts["height"]
+        as_shown = served.square and _is_square(preview)
         similarity = _image.compare_fingerprints(_image.fingerprint(preview), desired.fingerprint(square=as_shown))
     except _image.ImageError:
         return Decision(True, "the current photo cannot be read as an image")
