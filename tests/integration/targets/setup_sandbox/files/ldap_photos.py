@@ -6,7 +6,7 @@ SANDBOX_LDAP_BIND_DN, SANDBOX_LDAP_BIND_PASSWORD, SANDBOX_LDAP_BASE_DN), never f
 
     ldap_photos.py clear SAM...      remove the photos of these users
     ldap_photos.py set SAM FILE      store FILE's bytes as they are
-    ldap_photos.py audit             JSON: every user's photo (bytes, sha256) and the counts
+    ldap_photos.py audit             JSON: every user's photo (DN to SHA-256, null without) and the counts
 """
 import hashlib
 import json
@@ -42,17 +42,16 @@ def replace_photo(connection: ldap3.Connection, sam: str, photo: bytes | None) -
 
 
 def audit(connection: ldap3.Connection) -> dict:
-    users = {}
+    photos = {}
     for entry in connection.extend.standard.paged_search(os.environ["SANDBOX_LDAP_BASE_DN"], USERS,
                                                          attributes=["thumbnailPhoto"], paged_size=500, generator=True):
-        if entry["type"] != "searchResEntry":
-            continue
-        photo = (entry["raw_attributes"].get("thumbnailPhoto") or [None])[0]
-        users[entry["dn"]] = None if photo is None else dict(bytes=len(photo), sha256=hashlib.sha256(photo).hexdigest())
-    photos = [photo for photo in users.values() if photo is not None]
-    return dict(users=users, summary=dict(
-        users=len(users), with_photo=len(photos), without_photo=len(users) - len(photos),
-        too_large_to_sync=sum(1 for photo in photos if photo["bytes"] > EXCHANGE_ONLINE_LIMIT)))
+        if entry["type"] == "searchResEntry":
+            photos[entry["dn"]] = (entry["raw_attributes"].get("thumbnailPhoto") or [None])[0]
+    held = [photo for photo in photos.values() if photo is not None]
+    return dict(
+        photos={dn: None if photo is None else hashlib.sha256(photo).hexdigest() for dn, photo in photos.items()},
+        summary=dict(users=len(photos), with_photo=len(held), without_photo=len(photos) - len(held),
+                     too_large_to_sync=sum(1 for photo in held if len(photo) > EXCHANGE_ONLINE_LIMIT)))
 
 
 def main() -> None:
