@@ -1,19 +1,23 @@
 """Prepare an ansible-test sanity run that works offline and on a plain checkout.
 
+Usage: prepare_sanity.py [--include PATH]... ROOT DEST
+
 ansible-test refuses a symlinked collection root, so the checkout's files (tracked and
 untracked-but-not-ignored) that the built collection ships (galaxy.yml's build_ignore) are
-mirrored into DEST; tests/output there is kept, so the
-sanity virtualenvs survive between runs. DEST gets a git repository of its own: ansible-test
-lists files with git, and would otherwise find the checkout's repository, where DEST is ignored. ansible-test --venv also downloads a pip bootstrap
-script from a host this network cannot reach: a stand-in is put where it looks first.
+mirrored into DEST; tests/output there is kept, so the sanity virtualenvs survive between runs.
+--include PATH mirrors the files under PATH too although build_ignore leaves them out
+(hacking/integration-targets.sh mirrors tests/integration so). DEST gets a git repository of its
+own: ansible-test lists files with git, and would otherwise find the checkout's repository, where
+DEST is ignored. ansible-test --venv also downloads a pip bootstrap script from a host this network
+cannot reach: a stand-in is put where it looks first.
 """
+import argparse
 import fnmatch
 import inspect
 import os
 import re
 import shutil
 import subprocess
-import sys
 
 import yaml
 from ansible_test._internal import python_requirements
@@ -35,7 +39,12 @@ def build_ignored(relative: str, patterns: list) -> bool:
     return any(fnmatch.fnmatch(candidate, pattern) for candidate in prefixes + parts for pattern in patterns)
 
 
-def checkout_files(root: str) -> set:
+def under(relative: str, folder: str) -> bool:
+    folder = os.path.normpath(folder)
+    return relative == folder or relative.startswith(folder + os.sep)
+
+
+def checkout_files(root: str, include: tuple = ()) -> set:
     with open(os.path.join(root, "galaxy.yml"), encoding="utf-8") as galaxy:
         patterns = yaml.safe_load(galaxy).get("build_ignore") or []
     listing = subprocess.run(
@@ -43,11 +52,12 @@ def checkout_files(root: str) -> set:
         cwd=root, check=True, capture_output=True,
     ).stdout.decode()
     return {name for name in listing.split("\0")
-            if name and os.path.isfile(os.path.join(root, name)) and not build_ignored(name, patterns)}
+            if name and os.path.isfile(os.path.join(root, name))
+            and (not build_ignored(name, patterns) or any(under(name, folder) for folder in include))}
 
 
-def mirror(root: str, dest: str) -> None:
-    wanted = checkout_files(root)
+def mirror(root: str, dest: str, include: tuple = ()) -> None:
+    wanted = checkout_files(root, include)
     for dirpath, dirnames, filenames in os.walk(dest, topdown=True):
         relative_dir = os.path.relpath(dirpath, dest)
         dirnames[:] = [d for d in dirnames if os.path.normpath(os.path.join(relative_dir, d)) not in KEEP]
@@ -65,14 +75,20 @@ def mirror(root: str, dest: str) -> None:
 
 
 def main() -> None:
-    root, dest = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--include", action="append", default=[], metavar="PATH",
+                        help="also mirror the files under PATH (relative to ROOT) that build_ignore leaves out")
+    parser.add_argument("root")
+    parser.add_argument("dest")
+    args = parser.parse_args()
+    root, dest = os.path.abspath(args.root), os.path.abspath(args.dest)
     install_pip_bootstrap()
     os.makedirs(dest, exist_ok=True)
     if not os.path.isdir(os.path.join(dest, ".git")):
         subprocess.run(["git", "init", "--quiet", dest], check=True)
         with open(os.path.join(dest, ".git", "info", "exclude"), "a", encoding="utf-8") as exclude:
             exclude.write("tests/output/\n")
-    mirror(root, dest)
+    mirror(root, dest, tuple(args.include))
 
 
 if __name__ == "__main__":
