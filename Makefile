@@ -16,7 +16,7 @@ export PATH := $(VENV)/bin:$(PATH)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export ANSIBLE_NOCOLOR := 1
 
-.PHONY: help venv demo docs package-test test sanity lint units integration sandbox-up sandbox-down bench bench-fidelity build clean
+.PHONY: help venv demo docs package-test test sanity lint units integration integration-targets sandbox-up sandbox-down bench bench-fidelity build clean
 
 help:
 	@echo "make demo            run the photo_sync role against the local sandbox, twice"
@@ -66,7 +66,12 @@ units: $(STAMP)
 
 integration: $(STAMP)
 	hacking/with-sandbox.sh bash -c '$(PY) -m pytest tests/sandbox -q -p no:cacheprovider \
-		&& $(PY) -m pytest tests/integration -q -p no:cacheprovider -n 2 --dist loadfile'
+		&& $(PY) -m pytest tests/integration -q -p no:cacheprovider -n 2 --dist loadfile \
+		&& hacking/integration-targets.sh'
+
+# The ansible-test integration targets alone (tests/integration/targets), with the sandbox up.
+integration-targets: $(STAMP)
+	hacking/with-sandbox.sh hacking/integration-targets.sh
 
 demo: sandbox-up
 	set -a && source .sandbox/env && set +a && hacking/demo.sh
