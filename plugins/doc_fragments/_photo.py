@@ -59,6 +59,31 @@ options:
       - Pictures are decoded, compared and fitted in up to 4 worker processes (at most one per CPU), whatever
         this option is.
     type: int
+  backup:
+    description:
+      - Before a photo is replaced or removed, keep it as a file in O(backup_dir), the way C(backup) keeps a
+        file for M(ansible.builtin.copy). Each result then names it in RV(backup_file).
+      - M(m365.photos.ad_thumbnail_photo) keeps the exact bytes AD held; M(m365.photos.exchange_online_photo)
+        the largest size Microsoft 365 serves (one more download per replaced photo).
+      - A backup that cannot be written fails that user before anything is written: the photo stays as it is.
+      - In check mode nothing is written; RV(backup_file) names the file that would be written.
+      - A backup file is a valid O(src): restoring is converging on it.
+    type: bool
+    default: false
+  backup_dir:
+    description:
+      - Folder on the host running the module for the backups, required with O(backup=true). Each backup is
+        C(<backup_dir>/<realm>/<user>/<UTC time>.<ext>): the realm is the AD domain (from O(base_dn)) or the
+        O(tenant_id); user is the name the task gives, in lower case (names with other characters than
+        letters, digits, C(@), C(.), C(_) and C(-) get those replaced and a short hash appended). One run stamps
+        all its backups with the same time.
+      - Files are created exclusively, never over an existing one, with mode 0600 in folders of mode 0700.
+    type: path
+  backup_keep:
+    description:
+      - How many backups to keep per user, at least 1. Older ones are removed only after a new one is written.
+    type: int
+    default: 5
   return_thumbnails:
     description:
       - Return small JPEG thumbnails (base64) of the photo before and after, for a changed or failed user, for

@@ -16,6 +16,8 @@ A backend (an LDAP directory, Microsoft Graph, ...) knows nothing of the engine'
   write(job)          write job.photo (None: remove it); raise a _errors.PhotoError
   read_back(jobs)     fill job.stored with what the server reports after the write (best effort)
   after_facts(job)    what the result says the user has after the write
+  realm               the tenant or domain, naming the backups' folder
+  read_originals(jobs) fill job.original with the current photo as served (the largest size), for backups
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import asyncio
 import random
 from dataclasses import dataclass
 
-from ansible_collections.m365.photos.plugins.module_utils import _decision, _photo_facts, _workers
+from ansible_collections.m365.photos.plugins.module_utils import _backup, _decision, _photo_facts, _workers
 from ansible_collections.m365.photos.plugins.module_utils._desired import DesiredPhoto, Fitting
 from ansible_collections.m365.photos.plugins.module_utils._errors import PhotoError
 from ansible_collections.m365.photos.plugins.module_utils._limits import CHUNK_SIZE
@@ -64,6 +66,8 @@ class Job:
     decision: _decision.Decision | None = None
     photo: bytes | None = None  # what to write; None with state=absent
     stored: dict | None = None  # what the server reported after the write
+    original: bytes | None = None  # the current photo as served, read to back it up
+    backup_file: str | None = None
     error: str | None = None
 
     @property
@@ -105,12 +109,14 @@ def write_delay(error: PhotoError, attempt: int) -> float:
 class Engine:
     """Converges jobs through one opened backend."""
 
-    def __init__(self, backend, fitting: Fitting, *, check_mode: bool, return_thumbnails: bool, pool=None) -> None:
+    def __init__(self, backend, fitting: Fitting, *, check_mode: bool, return_thumbnails: bool, pool=None,
+                 backups: _backup.Backups | None = None) -> None:
         self.backend = backend
         self.fitting = fitting
         self.check_mode = check_mode
         self.return_thumbnails = return_thumbnails
         self.pool = pool
+        self.backups = backups
         self.chunk_slots = asyncio.Semaphore(CHUNKS_IN_FLIGHT)
         self.write_slots = asyncio.Semaphore(max(1, backend.write_concurrency))
 
@@ -127,6 +133,8 @@ class Engine:
             await self.backend.look_up(jobs)
             jobs = await self._plan(jobs)
             await self._replan_with_previews(jobs)
+            if self.backups is not None:
+                await self._back_up([job for job in jobs if job.to_write and job.current is not None])
             if not self.check_mode:
                 writing = [job for job in jobs if job.to_write]
                 await asyncio.gather(*(self._write(job) for job in writing))
@@ -150,6 +158,27 @@ class Engine:
             if job.decision and job.decision.needs_preview and not job.error:
                 job.error = "The current photo of %s could not be read to compare it." % job.entry.name
             jobs[index] = job
+
+    async def _back_up(self, jobs: list) -> None:
+        """Keep the photo each job replaces or removes; a job whose backup fails is not written (to_write)."""
+        realm = self.backend.realm
+        if self.check_mode:
+            for job in jobs:
+                job.backup_file = self.backups.path(realm, job.entry.name, _backup.extension(job.current.data))
+            return
+        await self.backend.read_originals(jobs)
+        loop = asyncio.get_running_loop()
+        for job in jobs:
+            if job.error:
+                continue
+            try:
+                job.backup_file = await loop.run_in_executor(None, self.backups.write, realm, job.entry.name,
+                                                             job.original)
+            except OSError as error:
+                job.error = ("The photo of %s was left as it is: its backup could not be written to %s (%s). "
+                             "Make backup_dir writable, or set backup=false to replace photos without a backup."
+                             % (job.entry.name, self.backups.root, error.strerror or error))
+            job.original = None
 
     async def _write(self, job: Job) -> None:
         for attempt in range(WRITE_ATTEMPTS):
@@ -175,6 +204,8 @@ class Engine:
                   "after": backend.after_facts(job) if job.to_write else before}
         if decision and decision.similarity is not None:
             result["similarity"] = round(decision.similarity, 4)
+        if self.backups is not None:
+            result["backup_file"] = job.backup_file
         if self.return_thumbnails and (result["changed"] or result["failed"]):
             shown = current.preview if current else None
             result["before_thumbnail"] = _photo_facts.thumbnail_b64(shown)
@@ -182,7 +213,8 @@ class Engine:
         return result
 
 
-def run(open_backend, jobs: list, fitting: Fitting, *, check_mode: bool, return_thumbnails: bool) -> list:
+def run(open_backend, jobs: list, fitting: Fitting, *, check_mode: bool, return_thumbnails: bool,
+        backups: _backup.Backups | None = None) -> list:
     """Converge jobs in one asyncio.run, through the backend open_backend() opens (an async context manager).
 
     The worker pool is forked before the event loop starts, from a parent with no threads yet.
@@ -191,7 +223,8 @@ def run(open_backend, jobs: list, fitting: Fitting, *, check_mode: bool, return_
 
     async def converge() -> list:
         async with open_backend() as backend:
-            engine = Engine(backend, fitting, check_mode=check_mode, return_thumbnails=return_thumbnails, pool=pool)
+            engine = Engine(backend, fitting, check_mode=check_mode, return_thumbnails=return_thumbnails, pool=pool,
+                            backups=backups)
             return await engine.converge(jobs)
 
     try:

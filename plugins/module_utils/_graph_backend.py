@@ -34,8 +34,10 @@ class GraphBackend:
     ref_field = "user_id"
     served = SERVED
 
-    def __init__(self, session, concurrency: int | None) -> None:
+    def __init__(self, session, concurrency: int | None, tenant_id: str | None = None) -> None:
         self.session = session
+        # Managed identity and Azure CLI sign in without naming the tenant.
+        self.realm = tenant_id or "default-tenant"
         self.write_concurrency = concurrency or DEFAULT_CONCURRENCY
         self.runner = _graph_batch.BatchRunner(session.post_batch, self.write_concurrency)
 
@@ -79,15 +81,29 @@ class GraphBackend:
         elif preview is not None and not preview.ok and preview.status != 404:
             job.error = self._explain(preview, "downloading the photo of %s" % name)
 
-    async def read_previews(self, jobs: list) -> None:
-        """The largest size, for photos smaller than the 96x96 the look-up asked for."""
+    async def _download_largest(self, jobs: list) -> list:
+        """The largest size of each job's photo (bytes), or None where it could not be read (job.error says why)."""
         items = [_graph_batch.Item(index, "GET", _path(job.ref or job.entry.name) + "/photo/$value")
                  for index, job in enumerate(jobs)]
+        photos = []
         for job, answer in zip(jobs, await self.runner.run(items)):
             if answer.ok and isinstance(answer.body, (bytes, bytearray)):
-                job.current.preview = bytes(answer.body)
+                photos.append(bytes(answer.body))
             else:
                 job.error = self._explain(answer, "downloading the photo of %s" % job.entry.name)
+                photos.append(None)
+        return photos
+
+    async def read_previews(self, jobs: list) -> None:
+        """The largest size, for photos smaller than the 96x96 the look-up asked for."""
+        for job, photo in zip(jobs, await self._download_largest(jobs)):
+            if photo is not None:
+                job.current.preview = photo
+
+    async def read_originals(self, jobs: list) -> None:
+        """The largest size Graph serves: what a backup keeps."""
+        for job, photo in zip(jobs, await self._download_largest(jobs)):
+            job.original = photo
 
     async def write(self, job) -> None:
         if job.photo is None:
@@ -121,4 +137,4 @@ class GraphBackend:
 async def opened(params: dict):
     """A GraphBackend over a signed-in session, for the duration of the with-block."""
     async with _graph_session.signed_in(params) as session:
-        yield GraphBackend(session, params["concurrency"])
+        yield GraphBackend(session, params["concurrency"], params["tenant_id"])

@@ -202,6 +202,12 @@ def default_naming_context(connection: "ldap3.Connection") -> str:
     return values[0] if isinstance(values, list) else values
 
 
+def dns_domain(dn: str | None) -> str | None:
+    """The DNS domain a DN's DC= parts name (OU=Staff,DC=corp,DC=example: corp.example), None without any."""
+    parts = re.findall(r"(?:^|,)\s*DC\s*=\s*([^,]+?)\s*(?=,|$)", dn or "", re.I)
+    return ".".join(parts).lower() or None
+
+
 @dataclass(frozen=True)
 class Identity:
     """A user named by sAMAccountName, userPrincipalName, distinguishedName or objectGUID."""

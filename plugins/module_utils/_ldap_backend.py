@@ -59,6 +59,11 @@ class LdapBackend:
     async def open(self) -> None:
         self.base_dn = self.params["base_dn"] or await self._in(self._reader, _ldap.default_naming_context)
 
+    @property
+    def realm(self) -> str:
+        """The domain the users are found in (DC=corp,DC=example: corp.example), else the server's name."""
+        return _ldap.dns_domain(self.base_dn) or self.params["server"]
+
     def close(self) -> None:
         for executor in dict.fromkeys((self._reader, self._writers)):
             executor.shutdown(wait=True)
@@ -79,6 +84,11 @@ class LdapBackend:
 
     async def read_previews(self, jobs: list) -> None:
         """Never needed: the look-up reads the photo itself."""
+
+    async def read_originals(self, jobs: list) -> None:
+        """The look-up read the exact bytes: they are what a backup keeps."""
+        for job in jobs:
+            job.original = job.current.data
 
     async def write(self, job) -> None:
         await self._in(self._writers, _ldap.write_photo, job.ref, job.photo)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ansible_collections.m365.photos.plugins.module_utils._backup import Backups
 from ansible_collections.m365.photos.plugins.module_utils._converge import Entry
 from ansible_collections.m365.photos.plugins.module_utils._desired import Fitting
 from ansible_collections.m365.photos.plugins.module_utils._errors import PhotoError
@@ -49,6 +50,9 @@ def argument_spec(limits: PhotoLimits) -> dict:
         "background": dict(type="str", default="#ffffff"),
         "concurrency": dict(type="int"),
         "return_thumbnails": dict(type="bool", default=False),
+        "backup": dict(type="bool", default=False),
+        "backup_dir": dict(type="path"),
+        "backup_keep": dict(type="int", default=5),
     }
 
 
@@ -57,6 +61,7 @@ def module_rules(key: str) -> dict:
     return dict(
         mutually_exclusive=[["src", "content"], [key, "photos"], ["photos", "src"], ["photos", "content"]],
         required_one_of=[[key, "photos"]],
+        required_if=[["backup", True, ["backup_dir"]]],
     )
 
 
@@ -68,6 +73,13 @@ def check_limits(params: dict, limits: PhotoLimits) -> None:
         raise PhotoError("max_dimension must be at least %d pixels%s." % (limits.min_dimension, limits.min_dimension_why))
     if params["concurrency"] is not None and params["concurrency"] < 1:
         raise PhotoError("concurrency must be at least 1.")
+    if params["backup_keep"] < 1:
+        raise PhotoError("backup_keep must be at least 1: the backup just written is always kept.")
+
+
+def backups(params: dict) -> Backups | None:
+    """Where the run keeps the photos it replaces or removes, with backup=true."""
+    return Backups(params["backup_dir"], params["backup_keep"]) if params["backup"] else None
 
 
 def fitting(params: dict) -> Fitting:

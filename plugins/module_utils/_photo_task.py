@@ -8,7 +8,7 @@ from ansible_collections.m365.photos.plugins.module_utils import _converge, _pho
 from ansible_collections.m365.photos.plugins.module_utils._desired import DesiredPhoto
 from ansible_collections.m365.photos.plugins.module_utils._photo_files import read_source
 
-SINGLE_OPTIONAL = ("similarity", "before_thumbnail", "after_thumbnail")
+SINGLE_OPTIONAL = ("similarity", "backup_file", "before_thumbnail", "after_thumbnail")
 
 
 def converge(module, limits: _photo_options.PhotoLimits, open_backend, ref_field: str) -> None:
@@ -28,7 +28,8 @@ def converge(module, limits: _photo_options.PhotoLimits, open_backend, ref_field
             jobs[0].desired = DesiredPhoto(read_source(entries[0].src, entries[0].content), fitting)
             jobs[0].desired.check()
         results = _converge.run(lambda: open_backend(params), jobs, fitting, check_mode=module.check_mode,
-                                return_thumbnails=params["return_thumbnails"])
+                                return_thumbnails=params["return_thumbnails"],
+                                backups=_photo_options.backups(params))
     if single:
         exit_single(module, results[0], ref_field)
     outcome = dict(changed=any(result["changed"] for result in results), results=results,

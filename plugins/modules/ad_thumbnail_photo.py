@@ -130,6 +130,13 @@ similarity:
   returned: with O(identity), when the user had a readable photo and O(state=present)
   type: float
   sample: 0.97
+backup_file:
+  description:
+    - The backup of the photo the task replaced or removed (see O(backup)); in check mode, the file it would
+      write. Null when nothing was replaced, or the user had no photo.
+  returned: with O(identity), when O(backup=true); also in each of RV(results)
+  type: str
+  sample: /srv/photo-backups/corp.example/alice@corp.example.com/20261202T143012.123456Z.jpg
 results:
   description:
     - One entry per O(photos) entry, in the same order, with the keys returned for a single user plus the

@@ -153,6 +153,13 @@ similarity:
   returned: with O(user), when the pictures were compared
   type: float
   sample: 0.97
+backup_file:
+  description:
+    - The backup of the photo the task replaced or removed (see O(backup)); in check mode, the file it would
+      write. Null when nothing was replaced, or the user had no photo.
+  returned: with O(user), when O(backup=true); also in each of RV(results)
+  type: str
+  sample: /srv/photo-backups/00000000-0000-0000-0000-000000000000/alice@corp.example.com/20261202T143012.123456Z.jpg
 reason:
   description: Why the photo was or was not uploaded or removed.
   returned: success, with O(user)

@@ -30,6 +30,8 @@ class FakeBackend:
         self.key, self.ref_field, self.write_concurrency = key, ref_field, write_concurrency
         self.refusals: dict = {}  # ref -> list of errors raised by the next writes
         self.calls: list = []
+        self.realm = "fake.example"
+        self.unreadable: set = set()  # refs whose photo cannot be downloaded (read_originals)
 
     def _holds(self, ref: str, preview: bool):
         photo = self.photos.get(ref)
@@ -53,6 +55,14 @@ class FakeBackend:
         self.calls.append(("read_previews", len(jobs)))
         for job in jobs:
             job.current.preview = self.photos[job.ref]
+
+    async def read_originals(self, jobs):
+        self.calls.append(("read_originals", len(jobs)))
+        for job in jobs:
+            if job.ref in self.unreadable:
+                job.error = "The photo of %s could not be downloaded." % job.entry.name
+            else:
+                job.original = self.photos[job.ref]
 
     async def write(self, job):
         self.calls.append(("write", job.ref))

@@ -53,6 +53,9 @@ def test_a_corrupt_source_fails_before_the_directory_is_opened(monkeypatch, dire
     (dict(identity="alice"), "state=present needs src or content"),
     (dict(photos=[dict(identity="alice")]), "photos entry 1 (alice): state=present needs src or content"),
     (dict(identity="alice", content=CONTENT, concurrency=0), "concurrency must be at least 1"),
+    (dict(identity="alice", content=CONTENT, backup=True), "backup is True but all of the following are missing: backup_dir"),
+    (dict(identity="alice", content=CONTENT, backup=True, backup_dir="/tmp", backup_keep=0),
+     "backup_keep must be at least 1"),
 ])
 def test_arguments_that_cannot_work_fail_with_a_sentence(monkeypatch, directory, args, message):
     outcome = run(monkeypatch, **args)
@@ -71,3 +74,11 @@ def test_bulk_reports_every_entry_and_fails_at_the_end_naming_the_failures(monke
 def test_thumbnails_are_returned_for_one_user_too(monkeypatch, directory):
     outcome = run(monkeypatch, identity="alice", content=CONTENT, return_thumbnails=True)
     assert outcome.result["after_thumbnail"] and outcome.result["before_thumbnail"] is None
+
+
+def test_one_user_names_the_backup_of_the_photo_it_replaced(monkeypatch, directory, tmp_path):
+    directory.photos["ref-alice"] = b"an old photo AD held"
+    outcome = run(monkeypatch, identity="alice", content=CONTENT, backup=True, backup_dir=str(tmp_path))
+    assert outcome.result["changed"] and outcome.result["backup_file"].startswith(str(tmp_path / "fake.example" / "alice"))
+    with open(outcome.result["backup_file"], "rb") as handle:
+        assert handle.read() == b"an old photo AD held"
