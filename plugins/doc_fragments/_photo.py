@@ -65,18 +65,18 @@ options:
         file for M(ansible.builtin.copy). Each result then names it in RV(backup_file).
       - M(m365.photos.ad_thumbnail_photo) keeps the exact bytes AD held; M(m365.photos.exchange_online_photo)
         the largest size Microsoft 365 serves (one more download per replaced photo).
-      - A backup that cannot be written fails that user before anything is written: the photo stays as it is.
+      - A backup that cannot be written fails that user before anything is written, so the photo stays as it is.
       - In check mode nothing is written; RV(backup_file) names the file that would be written.
-      - A backup file is a valid O(src): restoring is converging on it.
+      - A backup file is a valid O(src), so restoring a photo is converging on its backup.
     type: bool
     default: false
   backup_dir:
     description:
-      - Folder on the host running the module for the backups, required with O(backup=true). Each backup is
-        C(<backup_dir>/<realm>/<user>/<UTC time>.<ext>): the realm is the AD domain (from O(base_dn)) or the
-        O(tenant_id); user is the name the task gives, in lower case (names with other characters than
-        letters, digits, C(@), C(.), C(_) and C(-) get those replaced and a short hash appended). One run stamps
-        all its backups with the same time.
+      - Folder on the host running the module for the backups, required with O(backup=true).
+      - Each backup is C(<backup_dir>/<realm>/<user>/<UTC time>.<ext>). The realm is the AD domain (from its
+        C(base_dn)) or the C(tenant_id); user is the name the task gives, in lower case (names with other
+        characters than letters, digits, C(@), C(.), C(_) and C(-) get those replaced and a short hash
+        appended). One run stamps all its backups with the same time.
       - Files are created exclusively, never over an existing one, with mode 0600 in folders of mode 0700.
     type: path
   backup_keep:

@@ -22,13 +22,14 @@ import html
 import json
 import os
 import re
+import urllib.parse
 
 SIDES = ("ad", "cloud")
 SIDE_TITLES = {"ad": "Active Directory", "cloud": "Microsoft 365 (Graph)"}
 FILES = {"json": "report.json", "markdown": "summary.md", "html": "index.html"}
 # Entry keys copied to report.json; thumbnails are left out on purpose (they are for the HTML page only).
 ENTRY_KEYS = ("identity", "user", "user_id", "dn", "state", "changed", "failed", "msg", "reason",
-              "before", "after", "similarity")
+              "before", "after", "similarity", "backup_file")
 FACT_KEYS = ("bytes", "sha256", "width", "height", "format", "etag")
 # A thumbnail is ~96 px; anything far larger is not one and would bloat the page.
 MAX_THUMBNAIL_BYTES = 256 * 1024
@@ -125,6 +126,7 @@ def _entry(raw) -> dict:
     entry["msg"] = _text(raw.get("msg"))
     entry["before"] = _facts(raw.get("before"))
     entry["after"] = _facts(raw.get("after"))
+    entry["backup_file"] = _text(raw["backup_file"]) if raw.get("backup_file") else None
     thumbnails = {"before": thumbnail_data_uri(raw.get("before_thumbnail")),
                   "after": thumbnail_data_uri(raw.get("after_thumbnail"))}
     return {"entry": entry, "thumbnails": thumbnails}
@@ -371,6 +373,9 @@ def _user_row(side: str, item: dict) -> str:
         why = '<div class="why">%s</div>' % h(entry.get("reason") or "")
     if isinstance(entry.get("similarity"), (int, float)):
         why += '<div class="muted">similarity %.2f</div>' % entry["similarity"]
+    if item.get("backup_href"):
+        why += '<div class="muted">backup of before: <a href="%s" title="%s">%s</a></div>' % (
+            h(item["backup_href"]), h(entry["backup_file"]), h(os.path.basename(entry["backup_file"])))
     return ('<div class="user"><div class="who"><b>%s</b> <span class="badge %s">%s</span> '
             '<span class="badge">%s</span>%s</div>%s%s<div>%s</div></div>') % (
         h(name), status, status, side, dn,
@@ -449,6 +454,16 @@ def _write(path: str, text: str) -> None:
     os.replace(partial, path)
 
 
+def _link_backups(report: dict, folder: str) -> None:
+    """Each backup as a link relative to the report's folder, so a copied report dir with its backups works."""
+    for data in report["tenants"].values():
+        for side_report in data["sides"].values():
+            for item in side_report["entries"]:
+                backup = item["entry"].get("backup_file")
+                if backup:
+                    item["backup_href"] = urllib.parse.quote(os.path.relpath(backup, folder))
+
+
 def write_report(dest: str, runs: list, audit: list | None = None, run_id: str | None = None,
                  now: datetime.datetime | None = None, dry_run: bool = False) -> dict:
     """Build the report and write it to dest/<run_id>/ (unless dry_run); return paths, totals and whether written."""
@@ -456,6 +471,7 @@ def write_report(dest: str, runs: list, audit: list | None = None, run_id: str |
     run_id = check_run_id(run_id if run_id else utc_run_id(now))
     report = build(runs, audit, run_id, now)
     folder = os.path.join(dest, run_id)
+    _link_backups(report, folder)
     paths = {key: os.path.join(folder, name) for key, name in FILES.items()}
     contents = {"json": as_json(report), "markdown": as_markdown(report), "html": as_html(report)}
     if not dry_run:

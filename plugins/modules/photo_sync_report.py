@@ -18,7 +18,9 @@ description:
   - C(index.html) is a self-contained page (inline CSS, pictures as C(data:) URIs, no script, no external
     resource) showing every changed or failed user with the before and after pictures side by side. The
     pictures are the entries' C(before_thumbnail) and C(after_thumbnail), returned by the bulk modules with
-    C(return_thumbnails=true); without them a placeholder is shown.
+    C(return_thumbnails=true); without them a placeholder is shown. Where an entry names a C(backup_file)
+    (the modules' O(m365.photos.ad_thumbnail_photo#module:backup) option), the page links it, relative to the
+    run's folder.
   - Everything taken from the results (user names, messages, reasons) is treated as untrusted and escaped. A
     thumbnail is embedded only when it is valid base64 of a JPEG or PNG.
   - Runs on the controller; use it with C(delegate_to=localhost) and C(run_once=true) after the sync tasks, and

@@ -33,7 +33,7 @@ def converge(backend, jobs, backups, check_mode=False):
 
 def files_under(root) -> list:
     return sorted(os.path.relpath(os.path.join(folder, name), root)
-                  for folder, _, names in os.walk(root) for name in names)
+                  for folder, _folders, names in os.walk(root) for name in names)
 
 
 def test_a_backup_is_named_by_realm_user_and_run_time_and_kept_private(tmp_path):

@@ -265,3 +265,15 @@ def test_unwritable_destination_is_a_report_error(tmp_path):
     blocker.write_text("not a folder")
     with pytest.raises(_report.ReportError, match="Cannot write the report"):
         _report.write_report(str(blocker), runs(), run_id="x", now=NOW)
+
+
+def test_each_backup_is_linked_relative_to_the_report_and_kept_in_the_json(tmp_path):
+    backup = str(tmp_path / "backups" / "test.example" / "user0001" / '2026"><b>x.jpg')
+    result = ad_result()
+    result["results"][0]["backup_file"] = backup
+    written = _report.write_report(str(tmp_path / "reports"), [{"tenant": "t", "side": "ad", "result": result}],
+                                   run_id="r", now=NOW)
+    page = read(written["html"])
+    assert 'href="../../backups/test.example/user0001/2026%22%3E%3Cb%3Ex.jpg"' in page and "<b>x" not in page
+    entries = json.loads(read(written["json"]))["tenants"]["t"]["sides"]["ad"]["entries"]
+    assert [entry["backup_file"] for entry in entries] == [backup, None, None]

@@ -1,0 +1,199 @@
+"""Backups and restore through the photo_sync role, on both sides at once: a run that replaces 50 photos per side
+keeps 100 backups, restoring that run brings every previous picture back, a second restore changes nothing.
+
+The users are this file's own: 50 in OU=BackupTest of the sandbox DC (removed afterwards) with the UPN suffix
+backup.example, and the same 50 in a private Graph emulator whose contoso tenant has that domain.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+
+import ldap3
+import pytest
+import yaml
+from PIL import Image, ImageDraw
+
+from ansible_collections.m365.photos.plugins.module_utils import _image
+
+from graph_sandbox import Sandbox, start_emulator
+from photo_fixtures import fixture_bytes, jpeg
+from playbook_runner import sandbox_setting
+
+COUNT = 50
+DOMAIN = "backup.example"
+USERS = ["user%04d@%s" % (number, DOMAIN) for number in range(1, COUNT + 1)]
+PICTURES = ("astronaut.png", "camera.png", "chelsea.png", "coffee.jpg", "rocket.jpg")
+
+
+def old_picture(number: int) -> Image.Image:
+    """A distinct picture per user: one of five photos, turned one of four ways, one of three crops."""
+    image = Image.open(io.BytesIO(fixture_bytes(PICTURES[number % 5]))).convert("RGB")
+    image = image.rotate(90 * ((number // 5) % 4), expand=True)
+    side = min(image.size)
+    offset = ((number // 20) % 3) * (max(image.size) - side) // 2
+    box = (offset, 0, offset + side, side) if image.width >= image.height else (0, offset, side, offset + side)
+    return image.crop(box).resize((240, 240))
+
+
+def new_picture(number: int) -> Image.Image:
+    """What the bad run brings: rings of a user's own colour, like no photo of a person."""
+    image = Image.new("RGB", (480, 480), (250, 250, 250))
+    draw = ImageDraw.Draw(image)
+    for ring in range(0, 240, 30):
+        draw.ellipse((ring, ring, 479 - ring, 479 - ring), fill=((number * 37 + ring) % 256, ring, 255 - ring))
+    return image
+
+
+class Directory:
+    """This file's users in the sandbox DC, over a connection independent of the code under test."""
+
+    def __init__(self) -> None:
+        tls = ldap3.Tls(ca_certs_file=sandbox_setting("SANDBOX_LDAP_CA_FILE"))
+        server = ldap3.Server("localhost", port=int(sandbox_setting("SANDBOX_LDAP_PORT")), use_ssl=True, tls=tls)
+        self.connection = ldap3.Connection(server, sandbox_setting("SANDBOX_LDAP_BIND_DN"),
+                                           sandbox_setting("SANDBOX_LDAP_BIND_PASSWORD"), auto_bind=True)
+        self.ou = "OU=BackupTest," + sandbox_setting("SANDBOX_LDAP_BASE_DN")
+
+    def dn(self, user: str) -> str:
+        return "CN=bkp%s,%s" % (user[4:8], self.ou)
+
+    def create(self) -> None:
+        self.remove()
+        self.connection.add(self.ou, ["top", "organizationalUnit"], {"ou": "BackupTest"})
+        for user in USERS:
+            self.connection.add(self.dn(user), ["top", "person", "organizationalPerson", "user"], {
+                "sAMAccountName": "bkp" + user[4:8], "userPrincipalName": user, "userAccountControl": 514})
+            assert self.connection.result["result"] == 0, self.connection.result
+
+    def remove(self) -> None:
+        self.connection.search(self.ou, "(objectClass=user)", attributes=["cn"])
+        for entry in list(self.connection.response or []):
+            if entry.get("type") == "searchResEntry":
+                self.connection.delete(entry["dn"])
+        self.connection.delete(self.ou)
+
+    def set(self, user: str, photo: bytes) -> None:
+        self.connection.modify(self.dn(user), {"thumbnailPhoto": [(ldap3.MODIFY_REPLACE, [photo])]})
+        assert self.connection.result["result"] == 0, self.connection.result
+
+    def photo(self, user: str) -> bytes | None:
+        self.connection.search(self.dn(user), "(objectClass=user)", search_scope=ldap3.BASE,
+                               attributes=["thumbnailPhoto"])
+        return (self.connection.response[0]["raw_attributes"].get("thumbnailPhoto") or [None])[0]
+
+
+@pytest.fixture(name="sides", scope="module")
+def both_sides(tmp_path_factory):
+    emulator = start_emulator(str(tmp_path_factory.mktemp("graph-backup")),
+                              extra_args=("--domain", DOMAIN, "--users", str(COUNT)))
+    directory = Directory()
+    directory.create()
+    yield directory, Sandbox(emulator)
+    directory.remove()
+    emulator.stop()
+
+
+def run_role(workdir: str, graph: Sandbox, run_id: str, *, check: bool = False, fails: bool = False,
+             **variables) -> dict | None:
+    """One ansible-playbook run of the role for tenant contoso (failing when fails); the sides of its report."""
+    inventory = {"tenants": {"hosts": {"contoso": dict(
+        ansible_connection="local", ansible_python_interpreter=sys.executable,
+        photo_sync_photo_dir=os.path.join(workdir, "photos"), photo_sync_report_dir=os.path.join(workdir, "reports"),
+        photo_sync_run_id=run_id,
+        photo_sync_ldap=dict(server=sandbox_setting("SANDBOX_LDAP_HOST"), port=int(sandbox_setting("SANDBOX_LDAP_PORT")),
+                             ca_file=sandbox_setting("SANDBOX_LDAP_CA_FILE"),
+                             bind_dn=sandbox_setting("SANDBOX_LDAP_BIND_DN"),
+                             bind_password=sandbox_setting("SANDBOX_LDAP_BIND_PASSWORD")),
+        photo_sync_graph=graph.defaults()["group/m365.photos.graph"], **variables)}}}
+    inventory_path, playbook = os.path.join(workdir, "inventory.yml"), os.path.join(workdir, "sync.yml")
+    with open(os.open(inventory_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as handle:
+        yaml.safe_dump(inventory, handle)
+    with open(playbook, "w", encoding="utf-8") as handle:
+        yaml.safe_dump([{"hosts": "tenants", "gather_facts": False, "roles": ["m365.photos.photo_sync"]}], handle)
+    command = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", inventory_path, playbook]
+    completed = subprocess.run(command + (["--check"] if check else []), capture_output=True, text=True,
+                               timeout=600, check=False, cwd=workdir)
+    report_path = os.path.join(workdir, "reports", run_id, "report.json")
+    assert (completed.returncode != 0) == fails, completed.stdout[-4000:] + completed.stderr[-2000:]
+    if not os.path.exists(report_path):
+        return None
+    with open(report_path, encoding="utf-8") as handle:
+        return json.load(handle)["tenants"]["contoso"]["sides"]
+
+
+def backups_under(folder: str) -> list:
+    return sorted(os.path.join(path, name) for path, _folders, names in os.walk(folder) for name in names)
+
+
+def test_a_bad_run_is_backed_up_and_restored_on_both_sides(sides, tmp_path):
+    directory, graph = sides
+    workdir = str(tmp_path)
+    os.makedirs(os.path.join(workdir, "photos"))
+    before_ad, before_cloud = {}, {}
+    for number, user in enumerate(USERS, start=1):
+        directory.set(user, jpeg(old_picture(number).resize((160, 160)), quality=80))
+        graph.store(user, jpeg(old_picture(number), quality=85))
+        before_ad[user], before_cloud[user] = directory.photo(user), graph.stored(user)
+        with open(os.path.join(workdir, "photos", user + ".jpg"), "wb") as handle:
+            handle.write(jpeg(new_picture(number)))
+    backup_dir = os.path.join(workdir, "reports", "backups")
+
+    # Check mode plans the bad run and keeps nothing.
+    run_role(workdir, graph, "planned", check=True)
+    assert not os.path.exists(backup_dir)
+    assert all(directory.photo(user) == before_ad[user] and graph.stored(user) == before_cloud[user] for user in USERS)
+
+    bad = run_role(workdir, graph, "bad-run")
+    assert bad["ad"]["summary"]["changed"] == COUNT and bad["cloud"]["summary"]["changed"] == COUNT, bad
+    backups = backups_under(backup_dir)
+    assert len(backups) == 2 * COUNT
+    for side, before in (("ad", before_ad), ("cloud", before_cloud)):
+        for entry in bad[side]["entries"]:
+            user = entry.get("identity") or entry.get("user")
+            assert entry["backup_file"] in backups and oct(os.stat(entry["backup_file"]).st_mode & 0o777) == "0o600"
+            with open(entry["backup_file"], "rb") as handle:
+                kept = handle.read()
+            if side == "ad":
+                assert kept == before[user], user  # AD: the exact bytes it held
+            else:
+                assert _image.compare(kept, before[user]).same, user  # the cloud: its largest size
+    assert all(_image.compare(directory.photo(user), jpeg(new_picture(number))).same
+               for number, user in enumerate(USERS, start=1))
+
+    restored = run_role(workdir, graph, "restore-1", photo_sync_restore="bad-run")
+    assert restored["ad"]["summary"]["changed"] == COUNT and restored["cloud"]["summary"]["changed"] == COUNT
+    for number, user in enumerate(USERS, start=1):
+        new = jpeg(new_picture(number))
+        for now, before in ((directory.photo(user), before_ad[user]), (graph.stored(user), before_cloud[user])):
+            assert _image.compare(now, before).same and not _image.compare(now, new).same, user
+
+    again = run_role(workdir, graph, "restore-2", photo_sync_restore="bad-run")
+    assert again["ad"]["summary"]["changed"] == 0 and again["cloud"]["summary"]["changed"] == 0, again
+    assert len(backups_under(backup_dir)) == 4 * COUNT  # the restore kept what it replaced, the second one nothing
+
+
+def test_no_writable_backup_folder_means_no_write(sides, tmp_path):
+    directory, graph = sides
+    workdir = str(tmp_path)
+    os.makedirs(os.path.join(workdir, "photos"))
+    users = USERS[:3]
+    held = {}
+    for number, user in enumerate(users, start=1):
+        directory.set(user, jpeg(old_picture(number).resize((160, 160))))
+        graph.store(user, jpeg(old_picture(number)))
+        held[user] = (directory.photo(user), graph.stored(user))
+        with open(os.path.join(workdir, "photos", user + ".jpg"), "wb") as handle:
+            handle.write(jpeg(new_picture(number)))
+    blocked = os.path.join(workdir, "not-a-folder")
+    with open(blocked, "w", encoding="utf-8") as handle:
+        handle.write("a file where the backup folder should be")
+    report = run_role(workdir, graph, "blocked", fails=True, photo_sync_backup_dir=blocked)
+    for side in ("ad", "cloud"):
+        entries = [entry for entry in report[side]["entries"] if (entry.get("identity") or entry.get("user")) in users]
+        assert len(entries) == 3 and all(entry["failed"] and "backup" in entry["msg"] for entry in entries), entries
+    assert all((directory.photo(user), graph.stored(user)) == held[user] for user in users)
