@@ -99,7 +99,8 @@ install_packages() {
 check_foreign_samba() {
   local pid ours=""
   [ -s "$PIDFILE" ] && ours=$(cat "$PIDFILE")
-  for pid in $(ps -eo pid=,comm= | awk '$2 ~ /^(samba|smbd|nmbd|winbindd)$/ { print $1 }'); do
+  # A zombie (state Z) is a daemon that has exited and is only waiting to be reaped: it holds no port.
+  for pid in $(ps -eo pid=,stat=,comm= | awk '$2 !~ /^Z/ && $3 ~ /^(samba|smbd|nmbd|winbindd)$/ { print $1 }'); do
     [ -n "$ours" ] && [ "$(ps -o sid= -p "$pid" | tr -d ' ')" = "$ours" ] && continue
     die "a samba daemon not started by this sandbox is running (pid $pid: $(ps -o args= -p "$pid")); stop it (e.g. 'systemctl stop samba-ad-dc smbd nmbd') and retry"
   done

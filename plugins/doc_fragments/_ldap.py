@@ -28,7 +28,7 @@ options:
   validate_certs:
     description:
       - Check the server's certificate and that it names O(server).
-      - Set to V(false) only in a test lab.
+      - Set to V(false) only in a test lab; the module then warns on every run.
     type: bool
     default: true
   ca_file:
@@ -55,7 +55,7 @@ options:
   allow_unencrypted_bind:
     description:
       - Allow a simple bind with a password over O(tls=none). The password then crosses the network in
-        clear text; most domain controllers refuse it anyway.
+        clear text (the module warns on every run); most domain controllers refuse it anyway.
     type: bool
     default: false
   base_dn:

@@ -15,6 +15,7 @@ import os
 import re
 
 from ansible_collections.m365.photos.plugins.module_utils import _image
+from ansible_collections.m365.photos.plugins.module_utils._photo_files import make_private_folder, write_new
 
 EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "GIF": "gif", "WEBP": "webp", "BMP": "bmp", "TIFF": "tif"}
 # Bytes that are no picture are kept as they are too: they are what the server held.
@@ -61,18 +62,8 @@ class Backups:
         """Keep photo as the backup of user in realm and return its path; OSError when it cannot be kept."""
         path = self.path(realm, user, extension(photo))
         folder = os.path.dirname(path)
-        _make_private_folders(folder)
-        partial = path + ".partial"
-        descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
-        try:
-            with os.fdopen(descriptor, "wb") as handle:
-                handle.write(photo)
-                handle.flush()
-                os.fsync(handle.fileno())
-            # link() fails when the name exists: a backup is never replaced.
-            os.link(partial, path)
-        finally:
-            os.unlink(partial)
+        make_private_folder(folder)
+        write_new(path, photo)
         self._prune(folder)
         return path
 
@@ -81,15 +72,3 @@ class Backups:
         backups = sorted(name for name in os.listdir(folder) if BACKUP_NAME.match(name))
         for name in backups[:-self.keep]:
             os.unlink(os.path.join(folder, name))
-
-
-def _make_private_folders(folder: str) -> None:
-    missing = []
-    while folder and not os.path.isdir(folder):
-        missing.append(folder)
-        folder = os.path.dirname(folder)
-    for path in reversed(missing):
-        try:
-            os.mkdir(path, 0o700)
-        except FileExistsError:
-            pass

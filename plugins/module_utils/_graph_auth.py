@@ -134,10 +134,18 @@ def client_secret_credential(identity, params: dict, where: Endpoints):
 def certificate_credential(identity, params: dict, where: Endpoints):
     _require(params, "certificate", "tenant_id", "client_id", "client_certificate_path")
     password = params["client_certificate_password"]
-    return identity.CertificateCredential(params["tenant_id"], params["client_id"],
-                                          certificate_path=params["client_certificate_path"],
-                                          password=password.encode("utf-8") if password else None,
-                                          **_common_options(params, where))
+    path = params["client_certificate_path"]
+    try:
+        return identity.CertificateCredential(params["tenant_id"], params["client_id"], certificate_path=path,
+                                              password=password.encode("utf-8") if password else None,
+                                              **_common_options(params, where))
+    except TypeError as error:
+        # cryptography's words for a password given to an unencrypted key, or none given to an encrypted one.
+        if password:
+            raise ValueError("client_certificate_password is set, but the private key in %s is not encrypted: "
+                             "leave client_certificate_password out (%s)" % (path, error)) from None
+        raise ValueError("the private key in %s is encrypted: give its password in client_certificate_password (%s)"
+                         % (path, error)) from None
 
 
 def workload_identity_credential(identity, params: dict, where: Endpoints):

@@ -9,7 +9,6 @@ Uploads are PUT image/jpeg, removals DELETE; the uploaded photos' metadata is re
 
 from __future__ import annotations
 
-import urllib.parse
 from contextlib import asynccontextmanager
 
 from ansible_collections.m365.photos.plugins.module_utils import _graph_batch, _graph_session, _image
@@ -17,14 +16,11 @@ from ansible_collections.m365.photos.plugins.module_utils._decision import Curre
 from ansible_collections.m365.photos.plugins.module_utils._graph_errors import (
     READ_PERMISSION, USER_PERMISSION, Operation,
 )
+from ansible_collections.m365.photos.plugins.module_utils._graph_users import user_path, user_problem
 from ansible_collections.m365.photos.plugins.module_utils._graph_sizes import COMPARISON_SIDE, SERVED, metadata_of
 
 # Requests in flight at once (a $batch is one request): see the concurrency option's documentation.
 DEFAULT_CONCURRENCY = 16
-
-
-def _path(user: str) -> str:
-    return "/users/" + urllib.parse.quote(user, safe="@")
 
 
 class GraphBackend:
@@ -47,7 +43,10 @@ class GraphBackend:
     async def look_up(self, jobs: list) -> None:
         items = []
         for index, job in enumerate(jobs):
-            path = _path(job.entry.name)
+            job.error = user_problem(job.entry.name)
+            if job.error:
+                continue
+            path = user_path(job.entry.name)
             items += [_graph_batch.Item((index, "user"), "GET", path + "?$select=id,userPrincipalName"),
                       _graph_batch.Item((index, "photo"), "GET", path + "/photo")]
             if job.wants_preview:
@@ -58,7 +57,8 @@ class GraphBackend:
             index, kind = item.key
             answers.setdefault(index, {})[kind] = answer
         for index, job in enumerate(jobs):
-            self._apply(job, answers[index])
+            if index in answers:
+                self._apply(job, answers[index])
 
     def _apply(self, job, found: dict) -> None:
         name = job.entry.name
@@ -67,6 +67,9 @@ class GraphBackend:
             job.error = self._explain(lookup, "looking up user '%s'" % name, USER_PERMISSION, user=name)
             return
         job.ref = lookup.body.get("id") if isinstance(lookup.body, dict) else None
+        if not job.ref:
+            job.error = "Microsoft Graph answered the look-up of user '%s' without an id; nothing was changed." % name
+            return
         if photo.status == 404:
             return
         if not photo.ok:
@@ -83,7 +86,7 @@ class GraphBackend:
 
     async def _download_largest(self, jobs: list) -> list:
         """The largest size of each job's photo (bytes), or None where it could not be read (job.error says why)."""
-        items = [_graph_batch.Item(index, "GET", _path(job.ref or job.entry.name) + "/photo/$value")
+        items = [_graph_batch.Item(index, "GET", user_path(job.ref or job.entry.name) + "/photo/$value")
                  for index, job in enumerate(jobs)]
         photos = []
         for job, answer in zip(jobs, await self.runner.run(items)):
@@ -115,7 +118,7 @@ class GraphBackend:
         """The uploaded photos' metadata (the media ETag the service gave them); best effort."""
         if not jobs:
             return
-        items = [_graph_batch.Item(index, "GET", _path(job.ref) + "/photo") for index, job in enumerate(jobs)]
+        items = [_graph_batch.Item(index, "GET", user_path(job.ref) + "/photo") for index, job in enumerate(jobs)]
         for job, answer in zip(jobs, await self.runner.run(items)):
             stored = metadata_of(answer.body) if answer.ok and isinstance(answer.body, dict) else None
             job.stored = stored.facts() if stored else None

@@ -19,6 +19,7 @@ from ansible_collections.m365.photos.plugins.module_utils._graph_errors import (
     explain_api_error, explain_sign_in_error, explain_transport_error, retry_after_seconds, scrub,
 )
 from ansible_collections.m365.photos.plugins.module_utils._graph_sizes import PhotoMetadata, metadata_of
+from ansible_collections.m365.photos.plugins.module_utils._graph_users import user_problem
 from ansible_collections.m365.photos.plugins.module_utils._module import Dependency
 
 # The SDK's import set costs 0.3-0.5 s; every piece of it is needed by any run that reaches Graph, so
@@ -140,8 +141,13 @@ class GraphSession:
 
         A photo 404 does not tell "no photo" from "no such user": look the user up first.
         """
+        problem = user_problem(user)
+        if problem:
+            raise GraphError(problem)
         operation = Operation("looking up user '%s'" % user, USER_PERMISSION, user=user)
         found = await self._get_json(operation, self._user(user), ("id", "userPrincipalName")) or {}
+        if not found.get("id"):
+            raise GraphError("Microsoft Graph answered the look-up of user '%s' without an id." % user)
         return dict(id=found.get("id"), user_principal_name=found.get("userPrincipalName"))
 
     async def photo_metadata(self, user: str) -> PhotoMetadata | None:

@@ -116,6 +116,19 @@ def _ssl_reason(text: str) -> str:
     return match.group(1).strip() if match else "verification failed"
 
 
+def insecure_settings(params: dict) -> list:
+    """Warnings for the options that switch protection off."""
+    warnings = []
+    if params["tls"] != "none" and not params["validate_certs"]:
+        warnings.append("validate_certs is false: the certificate of the LDAP server %s is not checked, so anyone on "
+                        "the network path can pose as it and read bind_password. Give ca_file instead."
+                        % params["server"])
+    if params["tls"] == "none" and params["auth"] == "simple" and params["bind_dn"] and params["allow_unencrypted_bind"]:
+        warnings.append("bind_password goes to the LDAP server %s in clear text (tls: none with allow_unencrypted_bind); "
+                        "use tls: ldaps or starttls." % params["server"])
+    return warnings
+
+
 def _default_port(tls: str) -> int:
     return 636 if tls == "ldaps" else 389
 

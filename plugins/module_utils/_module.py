@@ -26,7 +26,8 @@ class PhotoModule(AnsibleModule):
     """An AnsibleModule whose argument spec is the union of option groups, which fails with one readable
     message when a dependency is missing, and turns the collection's errors into fail_json(msg=...)."""
 
-    def __init__(self, option_groups: list, dependencies: list, **kwargs) -> None:
+    def __init__(self, option_groups: list, dependencies: list, warn_about: tuple = (), **kwargs) -> None:
+        """warn_about: functions of the module's params, each giving warnings about them (a list of sentences)."""
         spec: dict = {}
         for group in option_groups:
             spec.update(group)
@@ -34,6 +35,12 @@ class PhotoModule(AnsibleModule):
         for dependency in dependencies:
             if not dependency.present:
                 self.fail_json(msg=missing_required_lib(dependency.name), exception=dependency.import_error)
+        for warnings_of in warn_about:
+            self.warn_each(warnings_of(self.params))
+
+    def warn_each(self, warnings: list) -> None:
+        for warning in warnings:
+            self.warn(warning)
 
     @contextmanager
     def failing_on_errors(self, **result):

@@ -24,6 +24,8 @@ import os
 import re
 import urllib.parse
 
+from ansible_collections.m365.photos.plugins.module_utils._photo_files import make_private_folder, write_private
+
 SIDES = ("ad", "cloud")
 SIDE_TITLES = {"ad": "Active Directory", "cloud": "Microsoft 365 (Graph)"}
 FILES = {"json": "report.json", "markdown": "summary.md", "html": "index.html"}
@@ -37,6 +39,8 @@ _IMAGE_SIGNATURES = ((b"\xff\xd8\xff", "image/jpeg"), (b"\x89PNG\r\n\x1a\n", "im
 # Lists in summary.md stay short: GitHub caps a step summary at 1 MiB, and people read the top anyway.
 MARKDOWN_LIST_LIMIT = 50
 RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+# What GitHub turns into links or notifications: @mentions (an @ not inside an address), scheme:// and www.
+_AUTOLINK = re.compile(r"((?<![\w.+-])@|:(?=//)|(?<![\w.])www(?=\.))", re.I)
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~>-])")
 
 
@@ -238,9 +242,10 @@ def as_json(report: dict) -> str:
 # ---------------------------------------------------------------------------------------------------------
 
 def md(value) -> str:
-    """Untrusted text as inert Markdown on one line: HTML escaped (GitHub renders HTML), metacharacters quoted."""
+    """Untrusted text as inert Markdown on one line: HTML escaped (GitHub renders HTML), metacharacters quoted,
+    and no autolink or @mention (a zero-width space breaks each: GitHub links and notifies on rendered text)."""
     flat = " ".join(_text(value).split())
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(flat, quote=False))
+    return _AUTOLINK.sub("\\1\u200b", _MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(flat, quote=False)))
 
 
 def _md_list(items: list[str], more_hint: str) -> list[str]:
@@ -446,14 +451,6 @@ def as_html(report: dict) -> str:
 # Files
 # ---------------------------------------------------------------------------------------------------------
 
-def _write(path: str, text: str) -> None:
-    """Write whole or not at all: a reader never sees half a report."""
-    partial = path + ".partial"
-    with open(partial, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(partial, path)
-
-
 def _link_backups(report: dict, folder: str) -> None:
     """Each backup as a link relative to the report's folder, so a copied report dir with its backups works."""
     for data in report["tenants"].values():
@@ -476,9 +473,9 @@ def write_report(dest: str, runs: list, audit: list | None = None, run_id: str |
     contents = {"json": as_json(report), "markdown": as_markdown(report), "html": as_html(report)}
     if not dry_run:
         try:
-            os.makedirs(folder, exist_ok=True)
+            make_private_folder(folder)
             for key, text in contents.items():
-                _write(paths[key], text)
+                write_private(paths[key], text.encode("utf-8"))
         except OSError as error:
             raise ReportError("Cannot write the report to %s: %s." % (folder, error.strerror or error)) from None
     return {"changed": True, "path": folder, "totals": report["totals"], **paths}

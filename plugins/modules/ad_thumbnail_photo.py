@@ -187,8 +187,8 @@ LIMITS = _photo_options.PhotoLimits(
 
 def main() -> None:
     module = PhotoModule([_ldap.ldap_argument_spec(), _photo_options.argument_spec(LIMITS)], [_ldap.LDAP3, _image.PILLOW],
-                         required_together=_ldap.LDAP_REQUIRED_TOGETHER, supports_check_mode=True,
-                         **_photo_options.module_rules(LIMITS.key))
+                         required_together=_ldap.LDAP_REQUIRED_TOGETHER, warn_about=[_ldap.insecure_settings],
+                         supports_check_mode=True, **_photo_options.module_rules(LIMITS.key))
     _photo_task.converge(module, LIMITS, _ldap_backend.opened, ref_field="dn")
 
 

@@ -45,6 +45,9 @@ options:
     description:
       - A folder on the host running the module to export the photos to, one file per user named by
         userPrincipalName (or sAMAccountName) with an extension for its format. Created when missing.
+      - Files are written with mode 0600 (folders created 0700) and replaced atomically. Users whose names
+        would make the same file name (such as C(a b@x) and C(a_b@x)) get distinct files, with a warning.
+      - In check mode nothing is exported; RV(users[].path) is where each photo would go.
     type: path
 extends_documentation_fragment:
   - m365.photos._ldap
@@ -122,7 +125,7 @@ users:
       type: str
       returned: when O(return_content=true) and the user has a photo
     path:
-      description: Where the photo was exported.
+      description: Where the photo was exported (in check mode, where it would be).
       type: str
       returned: when O(dest) is set and the user has a photo
   sample:
@@ -158,13 +161,12 @@ summary:
 """
 
 import base64
-import os
 
 from ansible_collections.m365.photos.plugins.module_utils import _image, _ldap
 from ansible_collections.m365.photos.plugins.module_utils._limits import EXCHANGE_ONLINE_SYNC_LIMIT
 from ansible_collections.m365.photos.plugins.module_utils._module import PhotoModule
 from ansible_collections.m365.photos.plugins.module_utils._photo_facts import facts
-from ansible_collections.m365.photos.plugins.module_utils._photo_files import export_photo
+from ansible_collections.m365.photos.plugins.module_utils._photo_files import PhotoExport
 
 NO_PHOTO = dict(bytes=None, sha256=None, width=None, height=None, format=None)
 
@@ -191,16 +193,15 @@ def read_users(connection, params: dict):
     return _ldap.paged_users(connection, params["search_base"] or base_dn, params["search_filter"])
 
 
-def report(user: dict, params: dict) -> dict:
+def report(user: dict, params: dict, export: PhotoExport | None) -> dict:
     photo = user.pop("photo")
     entry = dict(user, has_photo=photo is not None, **(facts(photo) or NO_PHOTO))
     entry["syncs_to_exchange_online"] = None if photo is None else len(photo) <= params["max_bytes"]
     if photo is not None and params["return_content"]:
         entry["content"] = base64.b64encode(photo).decode("ascii")
-    if photo is not None and params["dest"]:
+    if photo is not None and export is not None:
         extension = (entry["format"] or "bin").lower().replace("jpeg", "jpg")
-        entry["path"] = export_photo(photo, entry["user_principal_name"] or entry["sam_account_name"],
-                                     params["dest"], extension)
+        entry["path"] = export.write(photo, entry["user_principal_name"] or entry["sam_account_name"], extension)
     return entry
 
 
@@ -214,18 +215,17 @@ def main() -> None:
     module = PhotoModule(
         [_ldap.ldap_argument_spec(), argument_spec()], [_ldap.LDAP3, _image.PILLOW],
         mutually_exclusive=[["identities", "search_base"], ["identities", "search_filter"]],
-        required_together=_ldap.LDAP_REQUIRED_TOGETHER,
+        required_together=_ldap.LDAP_REQUIRED_TOGETHER, warn_about=[_ldap.insecure_settings],
         supports_check_mode=True,
     )
     params = module.params
+    export = PhotoExport(params["dest"], module.check_mode) if params["dest"] else None
     with module.failing_on_errors():
-        try:
-            if params["dest"]:
-                os.makedirs(params["dest"], exist_ok=True)
-            with _ldap.session(params) as connection:
-                users = [report(user, params) for user in read_users(connection, params)]
-        except OSError as error:
-            module.fail_json(msg="Cannot export photos to %s: %s" % (params["dest"], error))
+        if export is not None:
+            export.open()
+        with _ldap.session(params) as connection:
+            users = [report(user, params, export) for user in read_users(connection, params)]
+    module.warn_each(export.warnings() if export else [])
     module.exit_json(changed=False, users=users, summary=summarise(users))
 
 

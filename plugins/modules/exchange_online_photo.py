@@ -21,7 +21,8 @@ author:
 options:
   user:
     description:
-      - The user, by user principal name or object id.
+      - The user, by user principal name (guests' C(#EXT#) names too) or object id (a GUID). Anything else,
+        such as a sAMAccountName or C(.), fails before a request is sent.
       - One of O(user) and O(photos) is required.
     type: str
   max_bytes:

@@ -30,6 +30,9 @@ options:
     description:
       - A folder on the host running the module to export the photos to, one JPEG per user named by
         user principal name. Created when missing.
+      - Files are written with mode 0600 (folders created 0700) and replaced atomically. Users whose names
+        would make the same file name (such as C(a b@x) and C(a_b@x)) get distinct files, with a warning.
+      - In check mode nothing is exported; RV(users[].path) is where each photo would go.
     type: path
   size:
     description:
@@ -100,7 +103,7 @@ users:
       type: str
       returned: when O(return_content=true) and the user has a photo
     path:
-      description: Where the photo was exported.
+      description: Where the photo was exported (in check mode, where it would be).
       type: str
       returned: when O(dest) is set and the user has a photo
   sample:
@@ -115,11 +118,10 @@ users:
 
 import asyncio
 import base64
-import os
 
 from ansible_collections.m365.photos.plugins.module_utils import _graph_auth, _graph_session, _graph_sizes
 from ansible_collections.m365.photos.plugins.module_utils._module import PhotoModule
-from ansible_collections.m365.photos.plugins.module_utils._photo_files import export_photo
+from ansible_collections.m365.photos.plugins.module_utils._photo_files import PhotoExport
 
 # Microsoft's limit on requests in flight per app and mailbox is 4; two go out per user.
 CONCURRENT_USERS = 2
@@ -134,29 +136,29 @@ def argument_spec() -> dict:
     )
 
 
-async def report(session, user: str, params: dict) -> dict:
+async def report(session, user: str, params: dict, export: PhotoExport | None) -> dict:
     found, metadata = await session.user_and_photo(user)
     entry = dict(user=user, id=found["id"], user_principal_name=found["user_principal_name"],
                  has_photo=metadata is not None, width=None, height=None, etag=None)
     if metadata is None:
         return entry
     entry.update(metadata.facts())
-    if params["return_content"] or params["dest"]:
+    if params["return_content"] or export is not None:
         size = params["size"] if params["size"] and params["size"] <= metadata.side else None
         photo = await session.photo_content(found["id"], size)
         if photo is not None and params["return_content"]:
             entry["content"] = base64.b64encode(photo).decode("ascii")
-        if photo is not None and params["dest"]:
-            entry["path"] = export_photo(photo, found["user_principal_name"] or found["id"], params["dest"])
+        if photo is not None and export is not None:
+            entry["path"] = export.write(photo, found["user_principal_name"] or found["id"])
     return entry
 
 
-async def read_users(session, params: dict) -> list:
+async def read_users(session, params: dict, export: PhotoExport | None) -> list:
     slots = asyncio.Semaphore(CONCURRENT_USERS)
 
     async def one(user: str) -> dict:
         async with slots:
-            return await report(session, user, params)
+            return await report(session, user, params, export)
 
     return list(await asyncio.gather(*(one(user) for user in params["users"])))
 
@@ -165,13 +167,12 @@ def main() -> None:
     module = PhotoModule([_graph_auth.graph_argument_spec(), argument_spec()], [_graph_session.GRAPH_SDK],
                          supports_check_mode=True)
     params = module.params
+    export = PhotoExport(params["dest"], module.check_mode) if params["dest"] else None
     with module.failing_on_errors():
-        try:
-            if params["dest"]:
-                os.makedirs(params["dest"], exist_ok=True)
-            users = _graph_session.run(params, lambda session: read_users(session, params))
-        except OSError as error:
-            module.fail_json(msg="Cannot export photos to %s: %s" % (params["dest"], error))
+        if export is not None:
+            export.open()
+        users = _graph_session.run(params, lambda session: read_users(session, params, export))
+    module.warn_each(export.warnings() if export else [])
     module.exit_json(changed=False, users=users)
 
 

@@ -5,11 +5,12 @@
 from __future__ import annotations
 
 import base64
-import os
 
 from ansible.errors import AnsibleError
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.m365.photos.plugins.module_utils import _photo_files
+from ansible_collections.m365.photos.plugins.module_utils._errors import PhotoError
 from ansible_collections.m365.photos.plugins.module_utils._limits import MAX_SOURCE_BYTES
 
 
@@ -55,12 +56,15 @@ class PhotoSourceAction(ActionBase):
         if options.get("content") is not None:
             raise PhotoSourceError("parameters are mutually exclusive: src|content (photo %s)" % src)
         path = self._controller_path(src)
-        if self._module_runs_on_controller():
-            options["src"] = path
-        else:
-            del options["src"]
-            with open(path, "rb") as source:
-                options["content"] = base64.b64encode(source.read()).decode("ascii")
+        try:
+            if self._module_runs_on_controller():
+                _photo_files.check_photo_file(path, MAX_SOURCE_BYTES)
+                options["src"] = path
+            else:
+                del options["src"]
+                options["content"] = base64.b64encode(_photo_files.read_photo_file(path, MAX_SOURCE_BYTES)).decode("ascii")
+        except PhotoError as error:
+            raise PhotoSourceError(str(error)) from None
         return options
 
     def _module_runs_on_controller(self) -> bool:
@@ -74,8 +78,4 @@ class PhotoSourceAction(ActionBase):
             path = self._find_needle("files", src)
         except AnsibleError as error:
             raise PhotoSourceError("Cannot find the photo file '%s' on the controller: %s" % (src, error)) from None
-        size = os.path.getsize(path)
-        if size > MAX_SOURCE_BYTES:
-            raise PhotoSourceError("The photo file '%s' is %d bytes, more than the %d bytes this collection reads; "
-                                   "use a smaller file." % (src, size, MAX_SOURCE_BYTES))
         return path

@@ -229,6 +229,7 @@ ERROR_CASES = {
     "budget above the AD schema limit": ({}, dict(max_bytes=102401), "102400"),
     "unencrypted bind": (dict(tls="none", port=389), {}, "Refusing to send bind_password"),
     "server wants encryption": (dict(tls="none", port=389, allow_unencrypted_bind=True), {}, "encrypted connection"),
+    "a device as source": ({}, dict(content=None, src="/dev/zero"), "is a character device"),
 }
 
 
@@ -244,6 +245,19 @@ def test_error_gives_one_clear_message_and_keeps_the_old_photo(ldap_defaults, di
     assert "Traceback (most recent call last)" not in outcome.stdout + str(outcome.result.get("exception"))
     assert sandbox_setting("SANDBOX_LDAP_BIND_PASSWORD") not in outcome.stdout
     assert directory.photo("user0014") == old
+
+
+def test_a_fifo_as_source_fails_at_once_instead_of_hanging(ldap_defaults, directory, tmp_path):
+    fifo = str(tmp_path / "photo.jpg")
+    os.mkfifo(fifo)
+    outcome = run_task(photo_task(photos=[dict(identity="user0014", src=fifo)]), module_defaults=ldap_defaults)
+    assert outcome.failed and "is a FIFO" in outcome.msg, outcome.result
+
+
+def test_switching_certificate_validation_off_is_warned(ldap_defaults):
+    outcome = run_task({"m365.photos.ad_thumbnail_photo_info": dict(identities=["user0015"])},
+                       module_defaults=with_connection(ldap_defaults, validate_certs=False))
+    assert not outcome.failed and "validate_certs is false" in outcome.stdout, outcome.stdout[-2000:]
 
 
 def test_missing_python_dependency_is_named(ldap_defaults, tmp_path):

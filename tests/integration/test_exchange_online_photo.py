@@ -438,3 +438,27 @@ def test_bulk_no_change_run_of_40_users_needs_few_requests(sandbox):
     assert log["requests"] <= 1 + 6 + 1, log["by_endpoint"]
     assert log["operations"] == 3 * len(numbers), log["by_endpoint"]
     assert all(result["similarity"] >= _image.SAME_PICTURE_THRESHOLD for result in outcome.result["results"])
+
+
+def test_names_graph_cannot_look_up_fail_with_a_sentence_and_send_nothing(sandbox):
+    sandbox.admin("POST", "/log/reset")
+    single, bulk = run_tasks([photo_task(user=".", state="absent"),
+                              photo_task(photos=[dict(user="..", state="absent"), dict(user=user(24), state="absent")])],
+                             module_defaults=sandbox.defaults())
+    assert single.failed and "'.' is not a user Microsoft Graph can look up" in single.msg, single.result
+    assert "Traceback" not in single.stdout and "user_id cannot be null" not in single.stdout
+    first, second = bulk.result["results"]
+    assert first["failed"] and "'..' is not a user" in first["msg"] and not second["failed"]
+    assert not [request for request in sandbox.requests() if request["path"].rstrip("/").endswith(("/users", "/v1.0"))]
+
+
+def test_info_exports_nothing_in_check_mode(sandbox, tmp_path):
+    sandbox.store(user(25), jpeg(Image.open(io.BytesIO(fixture_bytes("coffee.jpg"))).resize((96, 96))))
+    dest = tmp_path / "exports"
+    task = {"m365.photos.exchange_online_photo_info": dict(users=[user(25)], dest=str(dest))}
+    planned = run_task(task, module_defaults=sandbox.defaults(), check=True)
+    assert not planned.failed and planned.result["users"][0]["path"] == str(dest / (user(25) + ".jpg"))
+    assert not dest.exists()
+    exported = run_task(task, module_defaults=sandbox.defaults())
+    assert (dest / (user(25) + ".jpg")).read_bytes() == sandbox.stored(user(25))
+    assert oct((dest / (user(25) + ".jpg")).stat().st_mode & 0o777) == "0o600" and not exported.failed

@@ -277,3 +277,25 @@ def test_each_backup_is_linked_relative_to_the_report_and_kept_in_the_json(tmp_p
     assert 'href="../../backups/test.example/user0001/2026%22%3E%3Cb%3Ex.jpg"' in page and "<b>x" not in page
     entries = json.loads(read(written["json"]))["tenants"]["t"]["sides"]["ad"]["entries"]
     assert [entry["backup_file"] for entry in entries] == [backup, None, None]
+
+
+def test_markdown_neither_links_nor_mentions_what_results_say():
+    text = _report.md("see https://evil.example/x or www.evil.example, cc @octocat @org/team, alice@contoso.com")
+    assert "https://" not in text and "www." not in text and "@octocat" not in text and "@org" not in text
+    assert text.replace("\u200b", "") == "see https://evil.example/x or www.evil.example, cc @octocat @org/team, " \
+        "alice@contoso.com"  # nothing else changed: the breaks are invisible
+    assert "alice@contoso.com" in text  # an address stays readable and copyable
+
+
+def test_report_files_are_private_and_a_planted_symlink_is_not_written_through(tmp_path):
+    victim = tmp_path / "victim"
+    victim.write_text("precious")
+    folder = tmp_path / "reports" / "r"
+    folder.mkdir(parents=True)
+    os.symlink(victim, folder / "report.json.partial")
+    written = _report.write_report(str(tmp_path / "reports"), runs(), [], run_id="r", now=NOW)
+    assert victim.read_text() == "precious"
+    for key in ("json", "markdown", "html"):
+        assert oct(os.stat(written[key]).st_mode & 0o777) == "0o600"
+    fresh = _report.write_report(str(tmp_path / "new"), runs(), [], run_id="r", now=NOW)
+    assert oct(os.stat(fresh["path"]).st_mode & 0o777) == "0o700"

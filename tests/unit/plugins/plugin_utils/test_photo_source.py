@@ -46,5 +46,5 @@ def test_src_and_content_together_are_refused(photo_file):
 
 def test_oversized_file_is_refused_before_it_is_read(photo_file, monkeypatch):
     monkeypatch.setattr(_photo_source, "MAX_SOURCE_BYTES", 4)
-    with pytest.raises(_photo_source.PhotoSourceError, match="more than the 4 bytes"):
+    with pytest.raises(_photo_source.PhotoSourceError, match="larger than the 4 bytes"):
         action_for("local", {"alice.jpg": photo_file})._inline_sources({"src": "alice.jpg"})
