@@ -8,7 +8,8 @@ export PYTHON=${PYTHON:-$PWD/.venv/bin/python}
 sandbox/make-ca.sh .sandbox/ca
 sandbox/samba-up.sh
 sandbox/graph-up.sh
-cat .sandbox/samba.env .sandbox/graph.env > .sandbox/env.tmp
+sandbox/sshd-up.sh
+cat .sandbox/samba.env .sandbox/graph.env .sandbox/sshd.env > .sandbox/env.tmp
 chmod 600 .sandbox/env.tmp
 mv .sandbox/env.tmp .sandbox/env
 echo "sandbox is up; settings in $PWD/.sandbox/env"

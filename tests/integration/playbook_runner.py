@@ -56,11 +56,24 @@ def run_task(task: dict, *, module_defaults: dict | None = None, check: bool = F
                      cwd=cwd, env=env)[0]
 
 
+def remote_host() -> dict:
+    """The sandbox's sshd as a managed host: the inventory variables that reach it over ansible_connection=ssh."""
+    return dict(ansible_connection="ssh", ansible_host=sandbox_setting("SANDBOX_SSH_HOST"),
+                ansible_port=int(sandbox_setting("SANDBOX_SSH_PORT")), ansible_user=sandbox_setting("SANDBOX_SSH_USER"),
+                ansible_ssh_private_key_file=sandbox_setting("SANDBOX_SSH_KEY"),
+                # No shared master connection: each run logs its own login in the sshd log, which tests count.
+                ansible_ssh_args="-o ControlMaster=no -o ControlPersist=no",
+                ansible_ssh_common_args="-o UserKnownHostsFile=%s -o StrictHostKeyChecking=yes"
+                % sandbox_setting("SANDBOX_SSH_KNOWN_HOSTS"))
+
+
 def run_tasks(tasks: list, *, module_defaults: dict | None = None, check: bool = False, diff: bool = False,
-              interpreter: str | None = None, cwd: str | None = None, env: dict | None = None) -> list:
+              interpreter: str | None = None, cwd: str | None = None, env: dict | None = None,
+              remote: bool = False) -> list:
     """Run several independent tasks in one ansible-playbook run (one start-up); a TaskOutcome for each.
 
-    Every task runs even when an earlier one fails.
+    Every task runs even when an earlier one fails. remote: on the sandbox's sshd (remote_host()), not on
+    localhost with the local connection.
     """
     with tempfile.TemporaryDirectory(prefix="m365-photos-it-") as workdir:
         outcome_path = os.path.join(workdir, "outcome.json")
@@ -69,8 +82,12 @@ def run_tasks(tasks: list, *, module_defaults: dict | None = None, check: bool =
         vars_path = os.path.join(workdir, "settings.yml")
         with open(vars_path, "w", encoding="utf-8") as handle:
             yaml.safe_dump(dict(test_module_defaults=module_defaults or {}), handle)
+        inventory = os.path.join(workdir, "inventory.yml")
+        with open(inventory, "w", encoding="utf-8") as handle:
+            host = dict(remote_host()) if remote else dict(ansible_connection="local")
+            yaml.safe_dump({"all": {"hosts": {"managed": host}}}, handle)
         play = dict(
-            hosts="localhost", gather_facts=False, vars_files=[vars_path],
+            hosts="managed", gather_facts=False, vars_files=[vars_path],
             vars=dict(ansible_python_interpreter=interpreter or sys.executable),
             module_defaults={group: "{{ test_module_defaults[%r] }}" % group for group in module_defaults or {}},
             tasks=[dict(task, name="task %d under test" % number, register="outcome_%d" % number, ignore_errors=True)
@@ -83,8 +100,7 @@ def run_tasks(tasks: list, *, module_defaults: dict | None = None, check: bool =
         playbook = os.path.join(cwd or workdir, "playbook-%d.yml" % os.getpid())
         with open(playbook, "w", encoding="utf-8") as handle:
             yaml.safe_dump([play], handle, sort_keys=False)
-        command = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", "localhost,",
-                   "-c", "local", playbook] + (["--check"] if check else []) + (["--diff"] if diff else [])
+        command = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", inventory, playbook] + (["--check"] if check else []) + (["--diff"] if diff else [])
         try:
             completed = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False,
                                        cwd=cwd or workdir, env=dict(os.environ, ANSIBLE_NOCOLOR="1", **(env or {})))

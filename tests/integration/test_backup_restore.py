@@ -13,13 +13,13 @@ import os
 import subprocess
 import sys
 
-import ldap3
 import pytest
 import yaml
 from PIL import Image, ImageDraw
 
 from ansible_collections.m365.photos.plugins.module_utils import _image
 
+from ad_users import OwnUsers
 from graph_sandbox import Sandbox, start_emulator
 from photo_fixtures import fixture_bytes, jpeg
 from playbook_runner import sandbox_setting
@@ -49,49 +49,11 @@ def new_picture(number: int) -> Image.Image:
     return image
 
 
-class Directory:
-    """This file's users in the sandbox DC, over a connection independent of the code under test."""
-
-    def __init__(self) -> None:
-        tls = ldap3.Tls(ca_certs_file=sandbox_setting("SANDBOX_LDAP_CA_FILE"))
-        server = ldap3.Server("localhost", port=int(sandbox_setting("SANDBOX_LDAP_PORT")), use_ssl=True, tls=tls)
-        self.connection = ldap3.Connection(server, sandbox_setting("SANDBOX_LDAP_BIND_DN"),
-                                           sandbox_setting("SANDBOX_LDAP_BIND_PASSWORD"), auto_bind=True)
-        self.ou = "OU=BackupTest," + sandbox_setting("SANDBOX_LDAP_BASE_DN")
-
-    def dn(self, user: str) -> str:
-        return "CN=bkp%s,%s" % (user[4:8], self.ou)
-
-    def create(self) -> None:
-        self.remove()
-        self.connection.add(self.ou, ["top", "organizationalUnit"], {"ou": "BackupTest"})
-        for user in USERS:
-            self.connection.add(self.dn(user), ["top", "person", "organizationalPerson", "user"], {
-                "sAMAccountName": "bkp" + user[4:8], "userPrincipalName": user, "userAccountControl": 514})
-            assert self.connection.result["result"] == 0, self.connection.result
-
-    def remove(self) -> None:
-        self.connection.search(self.ou, "(objectClass=user)", attributes=["cn"])
-        for entry in list(self.connection.response or []):
-            if entry.get("type") == "searchResEntry":
-                self.connection.delete(entry["dn"])
-        self.connection.delete(self.ou)
-
-    def set(self, user: str, photo: bytes) -> None:
-        self.connection.modify(self.dn(user), {"thumbnailPhoto": [(ldap3.MODIFY_REPLACE, [photo])]})
-        assert self.connection.result["result"] == 0, self.connection.result
-
-    def photo(self, user: str) -> bytes | None:
-        self.connection.search(self.dn(user), "(objectClass=user)", search_scope=ldap3.BASE,
-                               attributes=["thumbnailPhoto"])
-        return (self.connection.response[0]["raw_attributes"].get("thumbnailPhoto") or [None])[0]
-
-
 @pytest.fixture(name="sides", scope="module")
 def both_sides(tmp_path_factory):
     emulator = start_emulator(str(tmp_path_factory.mktemp("graph-backup")),
                               extra_args=("--domain", DOMAIN, "--users", str(COUNT)))
-    directory = Directory()
+    directory = OwnUsers("BackupTest", USERS)
     directory.create()
     yield directory, Sandbox(emulator)
     directory.remove()
