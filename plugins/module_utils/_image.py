@@ -30,7 +30,7 @@ from ansible_collections.m365.photos.plugins.module_utils._limits import MAX_SOU
 from ansible_collections.m365.photos.plugins.module_utils._module import Dependency
 
 try:
-    from PIL import Image, ImageColor, ImageMath, ImageOps
+    from PIL import Image, ImageChops, ImageColor, ImageMath, ImageOps
 except ImportError:
     HAS_PILLOW = False
     PILLOW_IMPORT_ERROR: str | None = traceback.format_exc()
@@ -210,6 +210,15 @@ def _out_of_memory() -> ImageError:
 
 
 @contextmanager
+def _memory_errors() -> Iterator[None]:
+    """MemoryError (a worker's address-space limit reached) becomes an ImageError for that photo only."""
+    try:
+        yield
+    except MemoryError:
+        raise _out_of_memory() from None
+
+
+@contextmanager
 def _pillow_errors(doing: str) -> Iterator[None]:
     """Turn whatever Pillow raises on hostile input (many types) into an ImageError; hush its warnings."""
     with warnings.catch_warnings():
@@ -382,26 +391,25 @@ def _check_jpeg_structure(jpeg: _JpegStructure) -> None:
                          "marker; export it again from the original picture.")
 
 
-# Appended to the scan data: all-one bits, which no Huffman code is. A complete scan never reads them; a
-# truncated one does, and decodes them differently from the zeros a decoder pads missing data with.
-_ONES_PADDING = b"\xff\x00" * 16
+# Put before the EOI: all-one bits, which are no Huffman code (each decodes as "no change"), enough for many
+# blocks. A complete scan never reads them; a truncated one does, and decodes them differently from the zeros
+# a decoder pads missing data with.
+_ONES_PADDING = b"\xff\x00" * 2048
 
 
-def _check_jpeg_complete(data: bytes, jpeg: _JpegStructure) -> None:
+def _check_jpeg_complete(data: bytes, jpeg: _JpegStructure, decoded: Image.Image, draft: tuple | None) -> None:
     """ImageError when the scan data stops short, even with an end-of-image marker appended.
 
-    Decoders pad missing scan data with zeros (a grey lower part) and say nothing. The check decodes at
-    1/8 scale twice, once as the file is and once with all-one bits before its EOI, and compares: only data
-    the scan lacks can tell them apart.
+    Decoders pad missing scan data with zeros (a grey lower part) and say nothing. The check decodes the
+    file once more, at the same scale, with all-one bits before its EOI, and compares: only data the scan
+    lacks can tell the two apart. At a reduced scale, a progressive JPEG's missing fine detail may not show;
+    the full-size decode before a photo is fitted catches it.
     """
-    body = data[:jpeg.end]
-    shrunk = []
-    for variant in (body + b"\xff\xd9", body + _ONES_PADDING + b"\xff\xd9"):
-        image = Image.open(io.BytesIO(variant), formats=("JPEG",))
-        image.draft(image.mode, (1, 1))
-        image.load()
-        shrunk.append(image.tobytes())
-    if shrunk[0] != shrunk[1]:
+    padded = Image.open(io.BytesIO(data[:jpeg.end] + _ONES_PADDING + b"\xff\xd9"), formats=("JPEG", "MPO"))
+    if draft:
+        padded.draft(padded.mode, draft)
+    padded.load()
+    if padded.size != decoded.size or ImageChops.difference(padded, decoded).getbbox() is not None:
         raise ImageError("The photo is a truncated or corrupt JPEG: its scan data stops short (the missing part "
                          "would show grey); export it again from the original picture.")
 
@@ -437,17 +445,20 @@ def decode(data: bytes, max_input_bytes: int = DEFAULT_MAX_INPUT_BYTES,
         jpeg = _jpeg_structure(data)
         _check_jpeg_structure(jpeg)
     _check_time_budget(data, image)
+    if image.format != "JPEG":
+        _check_side(image, budget)  # a JPEG's side is checked as it will be decoded, maybe at a reduced scale
     scale = _memory_scale(image, budget, jpeg)
     with _pillow_errors("decoded as {0}".format(format_name(image))):
-        if jpeg is not None:
-            _check_jpeg_complete(data, jpeg)
+        draft = None
         if image.format == "JPEG" and (draft_side or scale > 1):
-            wanted = (max(1, width // scale), max(1, height // scale))
+            draft = (max(1, width // scale), max(1, height // scale))
             if draft_side:
-                wanted = (min(wanted[0], draft_side), min(wanted[1], draft_side))
-            image.draft(image.mode, wanted)
+                draft = (min(draft[0], draft_side), min(draft[1], draft_side))
+            image.draft(image.mode, draft)
         _check_side(image, budget)
         image.load()
+        if jpeg is not None:
+            _check_jpeg_complete(data, jpeg, image, draft)
     return image
 
 
@@ -557,7 +568,8 @@ def crop(image: Image.Image, mode: str) -> Image.Image:
     left = (width - side) // 2
     spare_height = height - side
     top = spare_height // 2 if mode == "center" else round(spare_height * TOP_CROP_MARGIN)
-    return image.crop((left, top, left + side, top + side))
+    with _memory_errors():
+        return image.crop((left, top, left + side, top + side))
 
 
 def _scaled_size(size: tuple[int, int], longest: int) -> tuple[int, int]:
@@ -750,10 +762,8 @@ def fit_to_budget(image: Image.Image, max_bytes: int, max_dimension: int | None 
     towards larger sizes while the score does not keep falling, then towards smaller ones.
     """
     _check_budget(max_bytes, max_dimension)
-    try:
+    with _memory_errors():
         return _fit(image, max_bytes, max_dimension)
-    except MemoryError:
-        raise _out_of_memory() from None
 
 
 def _fit(image: Image.Image, max_bytes: int, max_dimension: int | None) -> bytes:
@@ -782,8 +792,9 @@ def _fit(image: Image.Image, max_bytes: int, max_dimension: int | None) -> bytes
 def thumbnail(data: bytes, side: int = THUMBNAIL_SIDE, budget: DecodeBudget = SOURCE_BUDGET) -> bytes:
     """A small JPEG of the picture as shown, for reports that put photos side by side."""
     image = normalise(decode(data, draft_side=side, budget=budget))
-    image.thumbnail((side, side), Image.Resampling.LANCZOS)
-    return encode_jpeg(image, THUMBNAIL_QUALITY, SUBSAMPLING_420)
+    with _memory_errors():
+        image.thumbnail((side, side), Image.Resampling.LANCZOS)
+        return encode_jpeg(image, THUMBNAIL_QUALITY, SUBSAMPLING_420)
 
 
 _HARMLESS_APP_SEGMENTS = ((0xE0, b"JFIF\x00"), (0xEE, b"Adobe"), (0xE2, b"ICC_PROFILE\x00"))
@@ -882,7 +893,8 @@ def fingerprint(data_or_image: bytes | Image.Image, budget: DecodeBudget = SOURC
         rgb = data_or_image  # already normalised: normalising again would only copy it
     else:
         rgb = normalise(data_or_image)
-    small = rgb.resize((LUMA_SIDE, LUMA_SIDE), Image.Resampling.LANCZOS, reducing_gap=2.0).convert("YCbCr")
+    with _memory_errors():
+        small = rgb.resize((LUMA_SIDE, LUMA_SIDE), Image.Resampling.LANCZOS, reducing_gap=2.0).convert("YCbCr")
     luma, blue_chroma, red_chroma = small.split()
     chroma = b"".join(plane.resize((CHROMA_SIDE, CHROMA_SIDE), Image.Resampling.BOX).tobytes()
                       for plane in (blue_chroma, red_chroma))
