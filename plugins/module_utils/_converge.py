@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
 from ansible_collections.m365.photos.plugins.module_utils import _backup, _decision, _photo_facts, _workers
@@ -143,10 +144,27 @@ class Engine:
 
     async def _plan(self, jobs: list) -> list:
         loop = asyncio.get_running_loop()
-        groups = await asyncio.gather(*(
+        groups = list(_chunks(jobs, PLAN_GROUP))
+        planned = await asyncio.gather(*(
             loop.run_in_executor(self.pool, _plan_group, group, self.fitting, self.backend.served)
-            for group in _chunks(jobs, PLAN_GROUP)))
-        return [job for group in groups for job in group]
+            for group in groups), return_exceptions=True)
+        for index, outcome in enumerate(planned):
+            if isinstance(outcome, BrokenProcessPool):
+                # A worker died (killed for its memory, or crashed in a decoder) with these jobs in flight: plan
+                # each again in a process of its own, so only the entry that kills one fails.
+                planned[index] = [await self._plan_alone(job) for job in groups[index]]
+            elif isinstance(outcome, BaseException):
+                raise outcome
+        return [job for group in planned for job in group]
+
+    async def _plan_alone(self, job: Job) -> Job:
+        try:
+            return (await asyncio.get_running_loop().run_in_executor(
+                None, _workers.isolated, _plan_group, [job], self.fitting, self.backend.served))[0]
+        except BrokenProcessPool:
+            job.error = ("The photo of %s was left as it is: the worker process deciding it died (out of memory, or "
+                         "crashed decoding a picture). Check its source file and current photo." % job.entry.name)
+            return job
 
     async def _replan_with_previews(self, jobs: list) -> None:
         """For decisions that need pixels the look-up did not read (a photo smaller than the preview size)."""

@@ -126,7 +126,7 @@ def _is_square(photo: bytes) -> bool:
 def _compare(preview: bytes, desired, served: ServedSizes) -> Decision:
     try:
         as_shown = served.square and _is_square(preview)
-        similarity = _image.compare_fingerprints(_image.fingerprint(preview), desired.fingerprint(square=as_shown))
+        similarity = _image.compare_fingerprints(_image.fingerprint(preview, budget=_image.CURRENT_PHOTO_BUDGET), desired.fingerprint(square=as_shown))
     except _image.ImageError:
         return Decision(True, "the current photo cannot be read as an image")
     if similarity.same:

@@ -37,6 +37,7 @@ class DesiredPhoto:
         self.source = source
         self.fitting = fitting
         self._shown = None
+        self._shown_at_full_scale = False
         self._fingerprints: dict = {}
         self._fitted: bytes | None = None
 
@@ -55,6 +56,9 @@ class DesiredPhoto:
     def _preview(self):
         if self._shown is None:
             preview = _image.decode(self.source, draft_side=_image.FINGERPRINT_DRAFT_SIDE)
+            # Only a JPEG is decoded at a reduced scale for a preview; any other source is decoded once per run,
+            # its preview being what the fit starts from.
+            self._shown_at_full_scale = preview.format != "JPEG"
             self._shown = _image.crop(_image.normalise(preview, _image.parse_color(self.fitting.background)),
                                       self.fitting.crop)
         return self._shown
@@ -87,6 +91,9 @@ class DesiredPhoto:
 
     def fitted(self) -> bytes:
         """The bytes to write: the source itself when it already qualifies, else the best fit of max_bytes."""
+        if self._fitted is None and self._shown is not None and self._shown_at_full_scale:
+            # What prepare_photo would do (no other format than JPEG is ever kept as it is), from the decode at hand.
+            self._fitted = _image.fit_to_budget(self._shown, self.max_bytes, self.max_dimension)
         if self._fitted is None:
             self._fitted = _image.prepare_photo(self.source, max_bytes=self.max_bytes,
                                                 max_dimension=self.max_dimension, crop_mode=self.fitting.crop,

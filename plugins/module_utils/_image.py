@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import io
 import math
+import re
 import traceback
 import warnings
 from collections.abc import Iterator
@@ -29,7 +30,7 @@ from ansible_collections.m365.photos.plugins.module_utils._limits import MAX_SOU
 from ansible_collections.m365.photos.plugins.module_utils._module import Dependency
 
 try:
-    from PIL import Image, ImageColor, ImageMath, ImageOps
+    from PIL import Image, ImageChops, ImageColor, ImageMath, ImageOps
 except ImportError:
     HAS_PILLOW = False
     PILLOW_IMPORT_ERROR: str | None = traceback.format_exc()
@@ -50,7 +51,7 @@ else:
 RGB = Tuple[int, int, int]  # typing.Tuple: evaluated at import time, so it must work on old Pythons too
 
 DEFAULT_MAX_INPUT_BYTES = MAX_SOURCE_BYTES
-# 100 megapixels: an 8000x8000 camera export (64 Mpx) passes; a decoded RGBA frame stays under 400 MB.
+# A header check only (a decompression bomb guard): what a decode may cost is DecodeBudget's business.
 DEFAULT_MAX_PIXELS = MAX_SOURCE_PIXELS
 
 # Pillow's names for the formats we agree to parse; MPO is how Pillow names a JPEG with an MPF segment.
@@ -74,6 +75,8 @@ SIDE_LADDER = (
     48, 56, 64, 72, 80, 96, 112, 128, 144, 160, 176, 192, 208, 224, 240, 272, 304, 336, 360, 400,
     432, 504, 576, 648, 800, 1024, 1280, 1600, 2048, 2560, 3200, 4096,
 )
+# libjpeg's limit on a side is 65,535 pixels; a 64x200000 source is fitted within it.
+JPEG_MAX_SIDE = 65500
 SUBSAMPLING_420 = 2
 SUBSAMPLING_444 = 0
 # Candidates scoring within this of the best look the same at display size: keep the largest one,
@@ -122,6 +125,63 @@ class ImageError(PhotoError):
     """A photo that cannot be used; the message says why and what to do."""
 
 
+_MIB = 1024 * 1024
+# What the pipeline's own images add per pixel of the decoded frame, at their peak: a source is normalised
+# (an RGB copy, 4 bytes a pixel, and on the way an RGBA one and its alpha plane) and fitted (a crop, the
+# pyramid of halvings); a current photo is only normalised, fingerprinted and thumbnailed. Measured at
+# 4 megapixels, everything included: 11.4 bytes a pixel for an RGB JPEG source, 12.9 for an RGBA PNG, 11.1
+# for a GIF; 11.9 for a transparent GIF as a current photo. Rounded up.
+_SOURCE_WORK_BYTES_PER_PIXEL = 14
+_CURRENT_WORK_BYTES_PER_PIXEL = 12
+# libwebp decodes into a canvas of its own, RGBA, and Pillow copies it out (24.9 bytes a pixel in all, RGBA).
+_WEBP_DECODER_BYTES_PER_PIXEL = 8
+# Pillow decodes run-length BMPs in pure Python, at about 5 MB a second here: more would take seconds.
+MAX_RLE_BMP_BYTES = 8 * _MIB
+# Pillow decodes each TIFF strip or tile in a call of its own (about 3 microseconds each here); a scanner's
+# TIFF of one strip a row stays well below this.
+MAX_TIFF_TILES = 65536
+
+
+@dataclass(frozen=True)
+class DecodeBudget:
+    """What decoding one photo may cost, checked from its header before any pixel is allocated.
+
+    max_memory bounds the decoded frame (the canvas, in the bytes a pixel takes in its mode), the decoder's
+    own buffers (a TIFF tile or strip, a progressive JPEG's coefficients, WebP's canvas) and the copies
+    the pipeline makes of it (work_bytes_per_pixel). A JPEG over it is decoded at 1/2, 1/4 or 1/8 scale
+    (DCT scaling) when that fits; anything else over it is refused. max_side bounds each side as decoded.
+    """
+
+    max_memory: int
+    formats: tuple = ACCEPTED_FORMATS
+    max_side: int | None = None
+    work_bytes_per_pixel: int = _SOURCE_WORK_BYTES_PER_PIXEL
+    what: str = "photo"
+
+    def largest_pixels(self, mode: str) -> int:
+        """The most pixels a frame in mode may have (no decoder buffers counted)."""
+        return self.max_memory // (_bytes_per_pixel(mode) + self.work_bytes_per_pixel)
+
+
+# Sources: 224 MiB of image work keeps a module process (about 60 MB with its imports) under 300 MB. A JPEG
+# of up to 12 megapixels (4000x3000) decodes at full size, a larger one at a reduced scale; other formats
+# up to 12.4 megapixels (RGB or RGBA), 14.9 (grayscale or palette).
+SOURCE_BUDGET = DecodeBudget(max_memory=224 * _MIB)
+# Photos read back from a directory or from Graph, which any user may have set: Active Directory holds at
+# most 100 KB, Graph serves squares of at most 648 px. Only the formats they hold, of sane sizes.
+CURRENT_PHOTO_BUDGET = DecodeBudget(max_memory=48 * _MIB, formats=("JPEG", "PNG", "GIF"), max_side=4096,
+                                    work_bytes_per_pixel=_CURRENT_WORK_BYTES_PER_PIXEL, what="current photo")
+
+
+def _bytes_per_pixel(mode: str) -> int:
+    """What Pillow stores a pixel of mode in: 1 byte for 1, L and P, 2 for 16-bit modes, else 4."""
+    if mode in ("1", "L", "P"):
+        return 1
+    if mode.startswith("I;16"):
+        return 2
+    return 4
+
+
 def _not_readable(kind: str) -> ImageError:
     return ImageError(
         "The photo is not an image this collection can read ({0}); supported formats: {1}.".format(
@@ -145,6 +205,19 @@ def _sniff_foreign_kind(data: bytes) -> str:
     return "text"
 
 
+def _out_of_memory() -> ImageError:
+    return ImageError("The photo needs more memory than this process may use (MemoryError); use a smaller picture.")
+
+
+@contextmanager
+def _memory_errors() -> Iterator[None]:
+    """MemoryError (a worker's address-space limit reached) becomes an ImageError for that photo only."""
+    try:
+        yield
+    except MemoryError:
+        raise _out_of_memory() from None
+
+
 @contextmanager
 def _pillow_errors(doing: str) -> Iterator[None]:
     """Turn whatever Pillow raises on hostile input (many types) into an ImageError; hush its warnings."""
@@ -154,6 +227,8 @@ def _pillow_errors(doing: str) -> Iterator[None]:
             yield
         except ImageError:
             raise
+        except MemoryError:
+            raise _out_of_memory() from None
         except Exception as exc:
             raise ImageError(
                 "The photo could not be {0}: it is truncated or corrupt ({1}: {2}). Export it again "
@@ -168,12 +243,12 @@ def _check_bytes(data: bytes) -> None:
             ACCEPTED_FORMATS_TEXT))
 
 
-def _open(data: bytes) -> Image.Image:
+def _open(data: bytes, formats: tuple = ACCEPTED_FORMATS) -> Image.Image:
     """Parse the header only, restricted to the accepted formats."""
     _check_bytes(data)
     with _pillow_errors("read"):
         try:
-            return Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS)
+            return Image.open(io.BytesIO(data), formats=formats)
         except Image.UnidentifiedImageError:
             raise _not_readable(_sniff_foreign_kind(data)) from None
         except Image.DecompressionBombError as exc:
@@ -186,33 +261,214 @@ def format_name(image: Image.Image) -> str:
     return _FORMAT_ALIASES.get(image.format or "", image.format or "unknown")
 
 
+# In a JPEG's entropy-coded data, 0xFF is followed by 0x00 (a stuffed byte) or a restart marker; anything
+# else starts a marker (fill bytes 0xFF included, skipped by the walk).
+_MARKER_IN_SCAN = re.compile(rb"\xff[^\x00\xd0-\xd7]")
+_START_OF_FRAME_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+_BASELINE_SOF = 0xC0
+_START_OF_SCAN = 0xDA
+_END_OF_IMAGE = 0xD9
+_STANDALONE_MARKERS = frozenset(range(0xD0, 0xD8)) | {0x01}
+
+
+@dataclass
+class _JpegStructure:
+    """Every segment of a JPEG from SOI to EOI, walked without decoding."""
+
+    segments: list  # (marker, payload) of every segment, before and between the scans
+    scans: int = 0
+    scan_bytes: int = 0  # entropy-coded bytes in all scans
+    end: int | None = None  # offset of the EOI marker; None when the walk found none (truncated or malformed)
+
+    def trailing_bytes(self, data: bytes) -> int:
+        return len(data) - self.end - 2 if self.end is not None else 0
+
+
+def _jpeg_structure(data: bytes) -> _JpegStructure:
+    structure = _JpegStructure(segments=[])
+    position = 2
+    while position + 2 <= len(data):
+        if data[position] != 0xFF:
+            return structure
+        marker = data[position + 1]
+        if marker == 0xFF:
+            position += 1
+            continue
+        if marker == _END_OF_IMAGE:
+            structure.end = position
+            return structure
+        if marker in _STANDALONE_MARKERS:
+            position += 2
+            continue
+        length = int.from_bytes(data[position + 2:position + 4], "big")
+        if length < 2 or position + 2 + length > len(data):
+            return structure
+        structure.segments.append((marker, data[position + 4:position + 2 + length]))
+        position += 2 + length
+        if marker == _START_OF_SCAN:
+            structure.scans += 1
+            found = _MARKER_IN_SCAN.search(data, position)
+            if found is None:
+                structure.scan_bytes += len(data) - position
+                return structure
+            structure.scan_bytes += found.start() - position
+            position = found.start()
+    return structure
+
+
+def _jpeg_segments(data: bytes) -> Iterator[tuple[int, bytes]]:
+    """(marker, payload) of every JPEG segment up to EOI, the scans' headers and any after the first scan included."""
+    return iter(_jpeg_structure(data).segments)
+
+
+def _jpeg_components(structure: _JpegStructure) -> int:
+    for marker, payload in structure.segments:
+        if marker in _START_OF_FRAME_MARKERS and len(payload) >= 6:
+            return payload[5]
+    return 3
+
+
+def _tiff_buffer_bytes(image: Image.Image) -> int:
+    """The largest buffer Pillow's TIFF decoder allocates for one tile or strip, from the tags (not the tiles
+    Pillow lists, which are clipped to the picture: a 64x64 picture may declare a 46320x46320 tile)."""
+    tags = getattr(image, "tag_v2", {})
+    width, height = image.size
+    samples = int(tags.get(277, 1) or 1)
+    bits = tags.get(258, 8)
+    bits = max(bits) if isinstance(bits, tuple) else int(bits or 8)
+    sample_bytes = samples * max(1, (bits + 7) // 8)
+    if 322 in tags or 323 in tags:
+        return int(tags.get(322, width)) * int(tags.get(323, height)) * sample_bytes
+    return width * min(height, int(tags.get(278, height) or height)) * sample_bytes
+
+
+def _decode_cost(image: Image.Image, budget: DecodeBudget, jpeg: _JpegStructure | None, scale: int = 1) -> int:
+    """Bytes decoding image at 1/scale and the pipeline's work on it would take at their peak."""
+    width, height = image.size
+    pixels = -(-width // scale) * -(-height // scale)
+    cost = pixels * (_bytes_per_pixel(image.mode) + budget.work_bytes_per_pixel)
+    if image.format == "TIFF":
+        cost += _tiff_buffer_bytes(image)
+    elif image.format == "WEBP":
+        cost += width * height * _WEBP_DECODER_BYTES_PER_PIXEL
+    elif jpeg is not None and jpeg.scans > 1:
+        # Progressive (or multi-scan) JPEG: libjpeg keeps every coefficient, at full size whatever the scale.
+        cost += width * height * _jpeg_components(jpeg) * 2
+    return cost
+
+
+def _check_time_budget(data: bytes, image: Image.Image) -> None:
+    if any(tile[0] == "bmp_rle" for tile in image.tile) and len(data) > MAX_RLE_BMP_BYTES:
+        raise ImageError(
+            "The photo is a run-length compressed BMP of {0:,} bytes, more than the {1:,} bytes it can be "
+            "decoded from in reasonable time; save it as PNG or JPEG.".format(len(data), MAX_RLE_BMP_BYTES))
+    if image.format == "TIFF" and len(image.tile) > MAX_TIFF_TILES:
+        raise ImageError(
+            "The photo is a TIFF of {0:,} tiles or strips, more than the {1:,} it can be decoded from in "
+            "reasonable time; save it as PNG or JPEG.".format(len(image.tile), MAX_TIFF_TILES))
+
+
+def _memory_scale(image: Image.Image, budget: DecodeBudget, jpeg: _JpegStructure | None) -> int:
+    """1, or the JPEG scale (2, 4, 8) that brings the decode within the budget; ImageError when none does."""
+    scales = (1, 2, 4, 8) if image.format == "JPEG" else (1,)
+    for scale in scales:
+        cost = _decode_cost(image, budget, jpeg, scale)
+        if cost <= budget.max_memory:
+            return scale
+    width, height = image.size
+    raise ImageError(
+        "The {0} ({1}, {2}x{3} pixels in mode {4}) would need about {5:,} MB of memory to decode, more than "
+        "the {6:,} MB allowed; use a smaller picture.".format(
+            budget.what, format_name(image), width, height, image.mode, -(-cost // _MIB), budget.max_memory // _MIB))
+
+
+def _check_jpeg_structure(jpeg: _JpegStructure) -> None:
+    if not jpeg.scans or not jpeg.scan_bytes:
+        raise ImageError("The photo is a truncated or corrupt JPEG: it holds no image data (no scan); export it "
+                         "again from the original picture.")
+    if jpeg.end is None:
+        raise ImageError("The photo is a truncated or corrupt JPEG: its data ends before the end-of-image "
+                         "marker; export it again from the original picture.")
+
+
+# Put before the EOI: all-one bits, which are no Huffman code (each decodes as "no change"), enough for many
+# blocks. A complete scan never reads them; a truncated one does, and decodes them differently from the zeros
+# a decoder pads missing data with.
+_ONES_PADDING = b"\xff\x00" * 2048
+
+
+def _check_jpeg_complete(data: bytes, jpeg: _JpegStructure, decoded: Image.Image, draft: tuple | None) -> None:
+    """ImageError when the scan data stops short, even with an end-of-image marker appended.
+
+    Decoders pad missing scan data with zeros (a grey lower part) and say nothing. The check decodes the
+    file once more, at the same scale, with all-one bits before its EOI, and compares: only data the scan
+    lacks can tell the two apart. At a reduced scale, a progressive JPEG's missing fine detail may not show;
+    the full-size decode before a photo is fitted catches it.
+    """
+    padded = Image.open(io.BytesIO(data[:jpeg.end] + _ONES_PADDING + b"\xff\xd9"), formats=("JPEG", "MPO"))
+    if draft:
+        padded.draft(padded.mode, draft)
+    padded.load()
+    if padded.size != decoded.size or ImageChops.difference(padded, decoded).getbbox() is not None:
+        raise ImageError("The photo is a truncated or corrupt JPEG: its scan data stops short (the missing part "
+                         "would show grey); export it again from the original picture.")
+
+
+def _check_side(image: Image.Image, budget: DecodeBudget) -> None:
+    if budget.max_side and max(image.size) > budget.max_side:
+        raise ImageError("The {0} is {1}x{2} pixels, more than the {3} pixels a side accepted here.".format(
+            budget.what, image.width, image.height, budget.max_side))
+
+
 def decode(data: bytes, max_input_bytes: int = DEFAULT_MAX_INPUT_BYTES,
-           max_pixels: int = DEFAULT_MAX_PIXELS, draft_side: int | None = None) -> Image.Image:
-    """Decode untrusted bytes into a fully loaded image (first frame of an animation).
+           max_pixels: int = DEFAULT_MAX_PIXELS, draft_side: int | None = None,
+           budget: DecodeBudget = SOURCE_BUDGET) -> Image.Image:
+    """Decode untrusted bytes into a fully loaded image (first frame of an animation), within budget.
 
     With draft_side, a JPEG may be decoded at a reduced scale (DCT scaling), keeping both sides at
-    least draft_side: much cheaper when only a preview is needed, such as for a fingerprint.
+    least draft_side: much cheaper when only a preview is needed, such as for a fingerprint. A JPEG is
+    also decoded at a reduced scale when its full size would not fit the budget.
     """
     _check_bytes(data)
     if len(data) > max_input_bytes:
         raise ImageError(
             "The photo is {0:,} bytes, more than the limit of {1:,} bytes; use a smaller file "
             "(or raise the input size limit).".format(len(data), max_input_bytes))
-    image = _open(data)
+    image = _open(data, budget.formats)
     width, height = image.size
     if width * height > max_pixels:
         raise ImageError(
             "The photo declares {0}x{1} pixels ({2:,} pixels), more than the limit of {3:,}; scale it "
             "down before using it (or raise the pixel limit).".format(width, height, width * height, max_pixels))
+    jpeg = None
+    if image.format in ("JPEG", "MPO"):
+        jpeg = _jpeg_structure(data)
+        _check_jpeg_structure(jpeg)
+    _check_time_budget(data, image)
+    if image.format != "JPEG":
+        _check_side(image, budget)  # a JPEG's side is checked as it will be decoded, maybe at a reduced scale
+    scale = _memory_scale(image, budget, jpeg)
     with _pillow_errors("decoded as {0}".format(format_name(image))):
-        if draft_side and image.format == "JPEG":
-            image.draft(image.mode, (draft_side, draft_side))
+        draft = None
+        if image.format == "JPEG" and (draft_side or scale > 1):
+            draft = (max(1, width // scale), max(1, height // scale))
+            if draft_side:
+                draft = (min(draft[0], draft_side), min(draft[1], draft_side))
+            image.draft(image.mode, draft)
+        _check_side(image, budget)
         image.load()
+        if jpeg is not None:
+            _check_jpeg_complete(data, jpeg, image, draft)
     return image
+
+
+_TRANSPOSING_ORIENTATIONS = frozenset(range(2, 9))
 
 
 def _apply_exif_orientation(image: Image.Image) -> Image.Image:
     try:
+        if image.getexif().get(0x0112, 1) not in _TRANSPOSING_ORIENTATIONS:
+            return image  # nothing to turn, and no copy made
         return ImageOps.exif_transpose(image)
     except Exception:
         # Unreadable EXIF: the pixels are still good, show them as stored.
@@ -238,7 +494,7 @@ def _split_alpha(image: Image.Image) -> tuple[Image.Image, Image.Image | None]:
     if image.mode == "LA":
         return image.convert("L"), image.getchannel("A")
     if image.mode in ("RGBA", "PA", "La", "RGBa") or "transparency" in image.info:
-        rgba = image.convert("RGBA")
+        rgba = image if image.mode == "RGBA" else image.convert("RGBA")
         return rgba.convert("RGB"), rgba.getchannel("A")
     if image.mode in ("L", "RGB", "CMYK"):
         return image, None
@@ -258,11 +514,18 @@ def _to_srgb(colour: Image.Image, icc_profile: bytes | None) -> Image.Image:
         except Exception:
             # A broken profile or one that does not match the pixels: plain conversion is still a good picture.
             pass
-    return colour.convert("RGB")
+    return colour if colour.mode == "RGB" else colour.convert("RGB")
 
 
-def _flatten(rgb: Image.Image, alpha: Image.Image | None, background: RGB) -> Image.Image:
-    """A fresh RGB image (no metadata at all) with transparency composited onto the background."""
+def _flatten(rgb: Image.Image, alpha: Image.Image | None, background: RGB, source: Image.Image) -> Image.Image:
+    """An RGB image of its own (not source, no metadata at all), transparency composited onto the background.
+
+    Without transparency, rgb itself when it is already a copy made on the way: one frame less in memory.
+    """
+    if alpha is None:
+        flat = rgb.copy() if rgb is source else rgb
+        flat.info = {}
+        return flat
     flat = Image.new("RGB", rgb.size, background)
     flat.paste(rgb, mask=alpha)
     return flat
@@ -274,7 +537,7 @@ def normalise(image: Image.Image, background: RGB = WHITE) -> Image.Image:
         upright = _apply_exif_orientation(image)
         colour, alpha = _split_alpha(_to_8_bits(upright))
         rgb = _to_srgb(colour, image.info.get("icc_profile"))
-        return _flatten(rgb, alpha, background)
+        return _flatten(rgb, alpha, background, image)
 
 
 def parse_color(value: str) -> RGB:
@@ -305,7 +568,8 @@ def crop(image: Image.Image, mode: str) -> Image.Image:
     left = (width - side) // 2
     spare_height = height - side
     top = spare_height // 2 if mode == "center" else round(spare_height * TOP_CROP_MARGIN)
-    return image.crop((left, top, left + side, top + side))
+    with _memory_errors():
+        return image.crop((left, top, left + side, top + side))
 
 
 def _scaled_size(size: tuple[int, int], longest: int) -> tuple[int, int]:
@@ -401,7 +665,7 @@ def _check_budget(max_bytes: int, max_dimension: int | None) -> None:
 
 
 def _candidate_sides(longest: int, max_dimension: int | None) -> tuple[int, ...]:
-    top_side = min(longest, max_dimension) if max_dimension else longest
+    top_side = min(longest, max_dimension or longest, JPEG_MAX_SIDE)
     return tuple(side for side in SIDE_LADDER if side < top_side) + (top_side,)
 
 
@@ -498,6 +762,11 @@ def fit_to_budget(image: Image.Image, max_bytes: int, max_dimension: int | None 
     towards larger sizes while the score does not keep falling, then towards smaller ones.
     """
     _check_budget(max_bytes, max_dimension)
+    with _memory_errors():
+        return _fit(image, max_bytes, max_dimension)
+
+
+def _fit(image: Image.Image, max_bytes: int, max_dimension: int | None) -> bytes:
     if image.mode != "RGB" or image.info:
         image = normalise(image)
     sides = _candidate_sides(max(image.size), max_dimension)
@@ -520,30 +789,14 @@ def fit_to_budget(image: Image.Image, max_bytes: int, max_dimension: int | None 
     return _pick(candidates).data
 
 
-def thumbnail(data: bytes, side: int = THUMBNAIL_SIDE) -> bytes:
+def thumbnail(data: bytes, side: int = THUMBNAIL_SIDE, budget: DecodeBudget = SOURCE_BUDGET) -> bytes:
     """A small JPEG of the picture as shown, for reports that put photos side by side."""
-    image = normalise(decode(data, draft_side=side))
-    image.thumbnail((side, side), Image.Resampling.LANCZOS)
-    return encode_jpeg(image, THUMBNAIL_QUALITY, SUBSAMPLING_420)
+    image = normalise(decode(data, draft_side=side, budget=budget))
+    with _memory_errors():
+        image.thumbnail((side, side), Image.Resampling.LANCZOS)
+        return encode_jpeg(image, THUMBNAIL_QUALITY, SUBSAMPLING_420)
 
 
-def _jpeg_segments(data: bytes) -> Iterator[tuple[int, bytes]]:
-    """(marker, payload) of each JPEG header segment up to the start of scan; stops at anything malformed."""
-    position = 2
-    while position + 4 <= len(data) and data[position] == 0xFF:
-        marker = data[position + 1]
-        if marker == 0xFF:
-            position += 1
-            continue
-        if marker == 0xDA:
-            return
-        length = int.from_bytes(data[position + 2:position + 4], "big")
-        yield marker, data[position + 4:position + 2 + length]
-        position += 2 + length
-
-
-_START_OF_FRAME_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
-_BASELINE_SOF = 0xC0
 _HARMLESS_APP_SEGMENTS = ((0xE0, b"JFIF\x00"), (0xEE, b"Adobe"), (0xE2, b"ICC_PROFILE\x00"))
 
 
@@ -554,9 +807,13 @@ def _is_harmless_segment(marker: int, payload: bytes) -> bool:
 
 
 def _is_plain_baseline_jpeg(data: bytes) -> bool:
-    """Baseline frame and no metadata segment we would strip (EXIF, XMP, comments, Photoshop...)."""
+    """One baseline frame and scan, no metadata segment we would strip (EXIF, XMP, comments, Photoshop...)
+    anywhere up to EOI, and nothing after it."""
+    structure = _jpeg_structure(data)
+    if structure.end is None or structure.trailing_bytes(data) or structure.scans != 1:
+        return False
     frames = []
-    for marker, payload in _jpeg_segments(data):
+    for marker, payload in structure.segments:
         if marker in _START_OF_FRAME_MARKERS:
             frames.append(marker)
         elif not _is_harmless_segment(marker, payload):
@@ -625,11 +882,19 @@ class Similarity:
     threshold: float
 
 
-def fingerprint(data_or_image: bytes | Image.Image) -> Fingerprint:
-    """The fingerprint of the picture as shown: EXIF orientation applied, colour profile and alpha resolved."""
-    is_bytes = isinstance(data_or_image, (bytes, bytearray))
-    rgb = normalise(decode(data_or_image, draft_side=FINGERPRINT_DRAFT_SIDE) if is_bytes else data_or_image)
-    small = rgb.resize((LUMA_SIDE, LUMA_SIDE), Image.Resampling.LANCZOS, reducing_gap=2.0).convert("YCbCr")
+def fingerprint(data_or_image: bytes | Image.Image, budget: DecodeBudget = SOURCE_BUDGET) -> Fingerprint:
+    """The fingerprint of the picture as shown: EXIF orientation applied, colour profile and alpha resolved.
+
+    Bytes are decoded within budget: CURRENT_PHOTO_BUDGET for a photo read back from a server.
+    """
+    if isinstance(data_or_image, (bytes, bytearray)):
+        rgb = normalise(decode(data_or_image, draft_side=FINGERPRINT_DRAFT_SIDE, budget=budget))
+    elif data_or_image.mode == "RGB" and not data_or_image.info:
+        rgb = data_or_image  # already normalised: normalising again would only copy it
+    else:
+        rgb = normalise(data_or_image)
+    with _memory_errors():
+        small = rgb.resize((LUMA_SIDE, LUMA_SIDE), Image.Resampling.LANCZOS, reducing_gap=2.0).convert("YCbCr")
     luma, blue_chroma, red_chroma = small.split()
     chroma = b"".join(plane.resize((CHROMA_SIDE, CHROMA_SIDE), Image.Resampling.BOX).tobytes()
                       for plane in (blue_chroma, red_chroma))

@@ -24,8 +24,11 @@ def facts(photo: bytes | None) -> dict | None:
 
 
 def thumbnail_b64(photo: bytes | None) -> str | None:
-    """A small JPEG of photo, base64, for reports; None without a photo or when it is no image."""
+    """A small JPEG of photo, base64, for reports; None without a photo or when it is no image.
+
+    Decoded within the tight budget of photos read back from a server (which any user may have set).
+    """
     try:
-        return base64.b64encode(_image.thumbnail(photo)).decode("ascii") if photo else None
+        return base64.b64encode(_image.thumbnail(photo, budget=_image.CURRENT_PHOTO_BUDGET)).decode("ascii") if photo else None
     except _image.ImageError:
         return None
