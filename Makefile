@@ -71,13 +71,13 @@ test: sanity lint units integration package-test test-oldest
 
 # Sanity, unit and integration tests (without the sandbox's own tests) on the oldest supported ansible-core.
 test-oldest:
-	$(call cell,$(OLDEST),sanity units integration-collection)
+	$(call cell,$(OLDEST),sanity units integration-collection package-test)
 
 # Every supported ansible-core minor: sanity and units in each cell, integration in the oldest and the newest.
 test-matrix:
-	set -e; ($(call cell,$(OLDEST),sanity units integration-collection)); \
+	set -e; ($(call cell,$(OLDEST),sanity units integration-collection package-test)); \
 	$(foreach c,$(filter-out $(OLDEST) $(NEWEST),$(MATRIX)),($(call cell,$(c),sanity units)); )\
-	($(call cell,$(NEWEST),sanity units integration-collection))
+	($(call cell,$(NEWEST),sanity units integration-collection package-test))
 
 sanity: $(STAMP)
 	$(PY) hacking/prepare_sanity.py $(CURDIR) $(SANITY_ROOT)
@@ -142,7 +142,7 @@ package-test: build
 	rm -rf build/collections
 	ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/build/collections ansible-galaxy collection install --force --no-deps \
 		-p build/collections build/m365-photos-*.tar.gz
-	hacking/with-sandbox.sh env -u PYTHONPATH ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/build/collections \
+	PYTHON=$(PY) hacking/with-sandbox.sh env -u PYTHONPATH ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/build/collections \
 		PHOTO_SYNC_REPORT_DIR=$(CURDIR)/build/demo-reports \
 		hacking/demo.sh m365.photos.demo build/collections/ansible_collections/m365/photos/playbooks/sandbox/inventory.yml
 
