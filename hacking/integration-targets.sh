@@ -11,7 +11,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python=${PYTHON:-$PWD/.venv/bin/python}
-tree=$PWD/.venv/targets/ansible_collections/m365/photos
+# The mirror lives in the venv of the Python that runs the tests (.venv, or a .venv-matrix cell).
+tree=$(dirname "$(dirname "$python")")/targets/ansible_collections/m365/photos
 
 if [ -z "${SANDBOX_LDAP_HOST:-}" ] || [ -z "${SANDBOX_GRAPH_ADMIN_URL:-}" ]; then
   echo "integration-targets: the sandbox settings are not exported; run hacking/with-sandbox.sh $0" >&2
