@@ -28,6 +28,8 @@ from fakes import FakeBackend
 from photo_models import jpeg, portrait
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# The folder holding ansible_collections/, however the tests were started (pytest, ansible-test units).
+COLLECTIONS_ROOT = os.path.abspath(os.path.join(os.path.dirname(_image.__file__), *[os.pardir] * 5))
 # The child's address space: far below what any of these files cost a naive decode (1.3 to 2.4 GB).
 CHILD_ADDRESS_SPACE = 400 * 1024 * 1024
 # What the work may add to the child's resident memory.
@@ -35,7 +37,7 @@ CHILD_WORK_RSS_KB = 80 * 1024
 
 CHILD = r"""
 import json, sys
-sys.path.insert(0, %(plugins)r)
+sys.path[:0] = [%(plugins)r, %(collections)r]
 import hostile_images
 from ansible_collections.m365.photos.plugins.module_utils import _decision, _image, _photo_facts
 from ansible_collections.m365.photos.plugins.module_utils._desired import DesiredPhoto, Fitting
@@ -73,7 +75,7 @@ def _cap_address_space() -> None:
 
 def in_child(builder: str, role: str) -> dict:
     """Build the file and handle it as a module would, in a child capped at CHILD_ADDRESS_SPACE."""
-    code = CHILD % dict(plugins=os.path.dirname(HERE), builder=builder, role=role)
+    code = CHILD % dict(plugins=os.path.dirname(HERE), collections=COLLECTIONS_ROOT, builder=builder, role=role)
     started = time.monotonic()
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False,
                           preexec_fn=_cap_address_space, timeout=120)
