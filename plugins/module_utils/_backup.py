@@ -10,29 +10,27 @@ one time, so a run's backups are told apart by their names.
 from __future__ import annotations
 
 import datetime
-import hashlib
 import os
 import re
 
 from ansible_collections.m365.photos.plugins.module_utils import _image
-from ansible_collections.m365.photos.plugins.module_utils._photo_files import make_private_folder, write_new
+from ansible_collections.m365.photos.plugins.module_utils._photo_files import (
+    make_private_folder, name_hash, safe_file_name, write_new,
+)
 
 EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "GIF": "gif", "WEBP": "webp", "BMP": "bmp", "TIFF": "tif"}
 # Bytes that are no picture are kept as they are too: they are what the server held.
 UNKNOWN_EXTENSION = "bin"
 STAMP_FORMAT = "%Y%m%dT%H%M%S.%fZ"
 BACKUP_NAME = re.compile(r"^\d{8}T\d{6}\.\d{6}Z\.[a-z]+$")
-_UNSAFE = re.compile(r"[^a-z0-9@._-]")
 
 
 def folder_name(name: str) -> str:
     """A file-system-safe folder name for a user or realm, distinct for distinct names (case aside: UPNs,
     sAMAccountNames, DNs and domains are all case-insensitive)."""
     lowered = name.lower()
-    safe = _UNSAFE.sub("_", lowered).lstrip(".") or "_"
-    if safe != lowered:
-        safe += "-" + hashlib.sha256(lowered.encode("utf-8")).hexdigest()[:8]
-    return safe
+    safe = safe_file_name(lowered)
+    return safe if safe == lowered else "%s-%s" % (safe, name_hash(lowered))
 
 
 def extension(photo: bytes | None) -> str:

@@ -146,6 +146,11 @@ def safe_file_name(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9@._-]", "_", name).lstrip(".") or "_"
 
 
+def name_hash(name: str) -> str:
+    """A short hash of name, appended to a file name to tell apart names that safe_file_name makes alike."""
+    return hashlib.sha256(name.encode("utf-8")).hexdigest()[:8]
+
+
 class PhotoExport:
     """Photos exported into one folder as <name>.<ext>, one per user.
 
@@ -171,8 +176,7 @@ class PhotoExport:
         file_name = "%s.%s" % (safe_file_name(name), extension)
         owner = self._owners.setdefault(file_name.lower(), name)
         if owner != name:
-            file_name = "%s-%s.%s" % (safe_file_name(name), hashlib.sha256(name.encode("utf-8")).hexdigest()[:8],
-                                      extension)
+            file_name = "%s-%s.%s" % (safe_file_name(name), name_hash(name), extension)
             self._collisions.append("%s (as %s, since %s has %s.%s)" % (
                 name, file_name, owner, safe_file_name(owner), extension))
         path = os.path.join(self.dest, file_name)
