@@ -103,13 +103,19 @@ units: $(STAMP)
 	$(PY) hacking/prepare_sanity.py $(CURDIR) $(SANITY_ROOT)
 	cd $(SANITY_ROOT) && ansible-test units --local --python $$($(PY) -c 'import sys; print("%d.%d" % sys.version_info[:2])') --color no
 
-integration: $(STAMP)
+# What auth: kerberos needs (Debian's krb5 and the Python package gssapi), for tests/integration/test_kerberos.py.
+KERBEROS_STAMP := $(VENV)/.kerberos
+$(KERBEROS_STAMP): $(STAMP) requirements-kerberos.txt
+	hacking/kerberos-deps.sh $(PY)
+	touch $@
+
+integration: $(STAMP) $(KERBEROS_STAMP)
 	PYTHON=$(PY) hacking/with-sandbox.sh bash -c '$(PY) -m pytest tests/sandbox -q -p no:cacheprovider \
 		&& $(PY) -m pytest tests/integration -q -p no:cacheprovider -n 2 --dist loadfile \
 		&& hacking/integration-targets.sh'
 
 # The collection's integration tests without the sandbox's own (tests/sandbox): what the matrix runs.
-integration-collection: $(STAMP)
+integration-collection: $(STAMP) $(KERBEROS_STAMP)
 	PYTHON=$(PY) hacking/with-sandbox.sh bash -c '$(PY) -m pytest tests/integration -q -p no:cacheprovider -n 2 --dist loadfile \
 		&& hacking/integration-targets.sh'
 

@@ -8,9 +8,11 @@
 #    (no service is started by the install);
 # 2. makes the sandbox CA (sandbox/make-ca.sh .sandbox/ca);
 # 3. provisions the throwaway domain TEST.EXAMPLE into .sandbox/samba/ (once);
-# 4. starts `samba` (LDAP/LDAPS only, loopback only, our certificate) unless it already runs;
+# 4. starts `samba` (LDAP/LDAPS and its Kerberos KDC, loopback only, our certificate) unless it already runs;
 # 5. seeds user0001..userNNNN (NNNN = $SANDBOX_USERS, default 50) with sandbox/ldap_seed.py;
-# 6. writes .sandbox/samba.env (source it).
+# 6. writes .sandbox/krb5/ (a krb5.conf for the realm, the Administrator's keytab) and registers the
+#    service principal ldap/127.0.0.1 on the DC, so GSSAPI binds to the address the tests use work;
+# 7. writes .sandbox/samba.env (source it).
 # Everything but the installed packages stays under .sandbox/. Stop with sandbox/samba-down.sh.
 set -euo pipefail
 
@@ -35,6 +37,9 @@ HOST=127.0.0.1
 LDAPS_PORT=636
 LDAP_PORT=389
 GC_PORTS="3268 3269" # the LDAP server also listens for the global catalog
+KDC_PORT=88
+KRB5_DIR=$SB/krb5
+DC_ACCOUNT='DC1$'
 USERS=${SANDBOX_USERS:-50}
 START_TIMEOUT=${SANDBOX_SAMBA_START_TIMEOUT:-30}
 PACKAGES=(samba samba-ad-provision samba-dsdb-modules samba-vfs-modules) # vfs: provisioning sets sysvol ACLs via acl_xattr
@@ -177,7 +182,10 @@ configure() {
         print "\t" b
         print "\tinterfaces = lo"
         print "\tbind interfaces only = yes"
-        print "\tserver services = ldap"
+        print "\tserver services = ldap, kdc"
+        # What Active Directory does when LDAP signing is required: a bind over TLS counts as signed (ldap3
+        # cannot sign or seal SASL traffic itself). Samba 4.17 would otherwise refuse GSSAPI over LDAPS too.
+        print "\tldap server require strong auth = allow_sasl_over_tls"
         print "\ttls enabled = yes"
         print "\ttls certfile = " ca "/server.pem"
         print "\ttls keyfile = " ca "/server.key"
@@ -217,7 +225,7 @@ start() {
   rm -f "$PIDFILE"
   check_foreign_samba
   local port owner
-  for port in $LDAP_PORT $LDAPS_PORT $GC_PORTS; do
+  for port in $LDAP_PORT $LDAPS_PORT $GC_PORTS $KDC_PORT; do
     owner=$(port_owner "$port")
     [ -z "$owner" ] || die "TCP port $port is already in use, Samba needs it: $owner -- stop that service and retry"
   done
@@ -248,7 +256,38 @@ seed() {
   log "users ready in $(since "$t0")"
 }
 
-# --- 6. environment file ------------------------------------------------------------------------
+# --- 6. Kerberos --------------------------------------------------------------------------------
+kerberos() {
+  local tmp
+  mkdir -p "$KRB5_DIR"
+  chmod 700 "$KRB5_DIR"
+  tmp=$(mktemp "$KRB5_DIR/krb5.conf.XXXXXX")
+  # No DNS here: the KDC is named, and host names are not canonicalised (ldap@127.0.0.1 stays ldap/127.0.0.1).
+  cat >"$tmp" <<KRB5
+[libdefaults]
+    default_realm = $REALM
+    dns_lookup_kdc = false
+    dns_lookup_realm = false
+    dns_canonicalize_hostname = false
+    rdns = false
+[realms]
+    $REALM = {
+        kdc = $HOST:$KDC_PORT
+    }
+KRB5
+  chmod 644 "$tmp"
+  mv "$tmp" "$KRB5_DIR/krb5.conf"
+  if ! samba-tool spn list "$DC_ACCOUNT" --configfile="$CONF" | grep -qi "ldap/$HOST\$"; then
+    samba-tool spn add "ldap/$HOST" "$DC_ACCOUNT" --configfile="$CONF" >/dev/null ||
+      die "registering the service principal ldap/$HOST on $DC_ACCOUNT failed"
+  fi
+  rm -f "$KRB5_DIR/admin.keytab"
+  (umask 077 && samba-tool domain exportkeytab "$KRB5_DIR/admin.keytab" --principal="Administrator@$REALM" \
+    --configfile="$CONF" >/dev/null) || die "exporting the Administrator's keytab failed"
+  log "Kerberos: realm $REALM, KDC $HOST:$KDC_PORT, keytab ${KRB5_DIR#"$ROOT"/}/admin.keytab"
+}
+
+# --- 7. environment file ------------------------------------------------------------------------
 sq() { # single-quote $1 for bash
   local s=${1//\'/\'\\\'\'}
   printf "'%s'" "$s"
@@ -269,6 +308,9 @@ write_env() {
     echo "export SANDBOX_DOMAIN=$(sq "$DNS_DOMAIN")"
     echo "export SANDBOX_USERS=$(sq "$USERS")"
     echo "export SANDBOX_LDAP_USERS_DN=$(sq "$USERS_DN")"
+    echo "export SANDBOX_KRB5_CONFIG=$(sq "$KRB5_DIR/krb5.conf")"
+    echo "export SANDBOX_KRB5_KEYTAB=$(sq "$KRB5_DIR/admin.keytab")"
+    echo "export SANDBOX_KRB5_PRINCIPAL=$(sq "Administrator@$REALM")"
   } >"$tmp"
   chmod 600 "$tmp"
   mv "$tmp" "$ENV_FILE"
@@ -286,6 +328,7 @@ main() {
   configure
   start
   seed
+  kerberos
   write_env
   log "done in $(since "$t0"): $USERS users in $USERS_DN; stop with sandbox/samba-down.sh"
 }

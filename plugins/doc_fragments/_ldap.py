@@ -40,7 +40,14 @@ options:
     description:
       - V(simple) binds with O(bind_dn) and O(bind_password) (anonymous when both are omitted).
       - V(kerberos) binds through SASL GSSAPI with the Kerberos ticket of the user running the module
-        (run C(kinit) first); it needs the Python package C(gssapi).
+        (run C(kinit) first, for example C(kinit -kt KEYTAB PRINCIPAL) in CI, and give the task
+        C(KRB5CCNAME) in its environment when the ticket is not in the default cache); it needs the Python
+        package C(gssapi). O(bind_dn) and O(bind_password) are not used.
+      - The ticket is for C(ldap/) followed by O(server), so give the domain controller's DNS name (the name
+        its service principals use), not an alias.
+      - A Kerberos bind needs O(tls=ldaps) or O(tls=starttls). ldap3 cannot sign or seal the connection
+        itself, so a domain controller that requires LDAP signing refuses the bind in clear text; over
+        TLS it counts as signed.
     type: str
     choices: [simple, kerberos]
     default: simple

@@ -158,7 +158,32 @@ def connect(params: dict) -> "ldap3.Connection":
         raise LdapError(_explain_socket_error(error, address, params)) from None
     except ldap_exceptions.LDAPException as error:
         raise LdapError("LDAP error talking to %s: %s" % (address, error)) from None
+    except _kerberos_errors() as error:
+        raise LdapError(_explain_kerberos_failure(error, params)) from None
     return connection
+
+
+def _kerberos_errors() -> tuple:
+    """The exceptions a GSSAPI bind raises past ldap3 (none when gssapi is not installed)."""
+    try:
+        from gssapi.exceptions import GSSError
+    except ImportError:
+        return ()
+    return (GSSError,)
+
+
+def _explain_kerberos_failure(error: Exception, params: dict) -> str:
+    text = " ".join(str(error).split())
+    service = "ldap/%s" % params["server"]
+    if "not found in Kerberos database" in text:
+        hint = ("the domain has no service principal %s: set server to the domain controller's DNS name "
+                "(the name its SPNs use), not an alias or an address" % service)
+    elif "No Kerberos credentials" in text or "credentials cache" in text.lower() or "expired" in text.lower():
+        hint = ("there is no valid ticket for the user running the module: run kinit (or kinit -kt KEYTAB "
+                "PRINCIPAL) first, and pass KRB5CCNAME to the task's environment if the cache is not the default")
+    else:
+        hint = "check the ticket (klist), the realm's krb5.conf and the server name"
+    return "The Kerberos (GSSAPI) bind to %s failed: %s. (%s)" % (params["server"], hint, text)
 
 
 @contextmanager
@@ -195,7 +220,9 @@ def _explain_bind_failure(result: dict, params: dict) -> str:
         return ("The LDAP server refused the bind for '%s': wrong bind_dn or bind_password, or the account is "
                 "disabled, locked or expired (LDAP 49 invalidCredentials)." % params["bind_dn"])
     if code == RESULT_STRONGER_AUTH_REQUIRED:
-        return "The LDAP server requires an encrypted connection for this bind: use tls: ldaps or tls: starttls."
+        return "The LDAP server requires an encrypted connection for this bind: use tls: ldaps or tls: starttls.%s" % (
+            " (The Kerberos bind cannot sign or seal the connection itself: ldap3 has no SASL security layer, "
+            "so the domain controller's signing requirement is met by TLS.)" if params["auth"] == "kerberos" else "")
     return "The LDAP bind failed: %s" % describe_result(result)
 
 

@@ -7,6 +7,7 @@ loopback; leaves no trace (the thumbnailPhoto written to user0001 is restored).
 import os
 import shlex
 import ssl
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -32,6 +33,9 @@ KEYS = {
     "SANDBOX_DOMAIN",
     "SANDBOX_USERS",
     "SANDBOX_LDAP_USERS_DN",
+    "SANDBOX_KRB5_CONFIG",
+    "SANDBOX_KRB5_KEYTAB",
+    "SANDBOX_KRB5_PRINCIPAL",
 }
 
 
@@ -217,3 +221,11 @@ def test_photo_reader_cannot_write_other_users_photos(env):
     assert not reader.modify(dn, {"thumbnailPhoto": [(ldap3.MODIFY_REPLACE, [b"\xff\xd8\xff\xd9"])]})
     assert reader.result["result"] == 50, reader.result  # insufficientAccessRights
     reader.unbind()
+
+
+def test_the_kdc_issues_a_ticket_for_the_ldap_service_from_the_keytab(env, tmp_path):
+    """kinit from the keytab, then a service ticket for ldap/<host>: the principal the GSSAPI bind asks for."""
+    kerberos = dict(os.environ, KRB5_CONFIG=env["SANDBOX_KRB5_CONFIG"], KRB5CCNAME="FILE:%s" % (tmp_path / "cache"))
+    subprocess.run(["kinit", "-kt", env["SANDBOX_KRB5_KEYTAB"], env["SANDBOX_KRB5_PRINCIPAL"]], check=True, env=kerberos)
+    subprocess.run(["kvno", "ldap/%s" % env["SANDBOX_LDAP_HOST"]], check=True, env=kerberos, capture_output=True)
+    assert os.stat(env["SANDBOX_KRB5_KEYTAB"]).st_mode & 0o077 == 0, "the keytab must be private"
