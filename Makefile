@@ -109,15 +109,17 @@ $(KERBEROS_STAMP): $(STAMP) requirements-kerberos.txt
 	hacking/kerberos-deps.sh $(PY)
 	touch $@
 
+# The integration tests on two workers, then the ones that restart a shared sandbox server (marker serial) alone.
+PYTEST_INTEGRATION = $(PY) -m pytest tests/integration -q -p no:cacheprovider -n 2 --dist loadfile -m "not serial" \
+	&& $(PY) -m pytest tests/integration -q -p no:cacheprovider -m serial
+
 integration: $(STAMP) $(KERBEROS_STAMP)
 	PYTHON=$(PY) hacking/with-sandbox.sh bash -c '$(PY) -m pytest tests/sandbox -q -p no:cacheprovider \
-		&& $(PY) -m pytest tests/integration -q -p no:cacheprovider -n 2 --dist loadfile \
-		&& hacking/integration-targets.sh'
+		&& $(PYTEST_INTEGRATION) && hacking/integration-targets.sh'
 
 # The collection's integration tests without the sandbox's own (tests/sandbox): what the matrix runs.
 integration-collection: $(STAMP) $(KERBEROS_STAMP)
-	PYTHON=$(PY) hacking/with-sandbox.sh bash -c '$(PY) -m pytest tests/integration -q -p no:cacheprovider -n 2 --dist loadfile \
-		&& hacking/integration-targets.sh'
+	PYTHON=$(PY) hacking/with-sandbox.sh bash -c '$(PYTEST_INTEGRATION) && hacking/integration-targets.sh'
 
 # The ansible-test integration targets alone (tests/integration/targets), with the sandbox up.
 integration-targets: $(STAMP)

@@ -186,6 +186,9 @@ configure() {
         # What Active Directory does when LDAP signing is required: a bind over TLS counts as signed (ldap3
         # cannot sign or seal SASL traffic itself). Samba 4.17 would otherwise refuse GSSAPI over LDAPS too.
         print "\tldap server require strong auth = allow_sasl_over_tls"
+        # A changed password stops working at once (default: the old one still binds for 60 minutes, as
+        # Windows allows for NTLM), so a password changed mid-run is tested at its strictest.
+        print "\told password allowed period = 0"
         print "\ttls enabled = yes"
         print "\ttls certfile = " ca "/server.pem"
         print "\ttls keyfile = " ca "/server.key"
@@ -283,7 +286,7 @@ KRB5
   fi
   rm -f "$KRB5_DIR/admin.keytab"
   (umask 077 && samba-tool domain exportkeytab "$KRB5_DIR/admin.keytab" --principal="Administrator@$REALM" \
-    --configfile="$CONF" >/dev/null) || die "exporting the Administrator's keytab failed"
+    --configfile="$CONF" >"$KRB5_DIR/exportkeytab.log" 2>&1) || die "exporting the Administrator's keytab failed (see $KRB5_DIR/exportkeytab.log)"
   log "Kerberos: realm $REALM, KDC $HOST:$KDC_PORT, keytab ${KRB5_DIR#"$ROOT"/}/admin.keytab"
 }
 

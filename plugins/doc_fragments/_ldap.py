@@ -77,6 +77,13 @@ options:
 notes:
   - Set the connection options once for all LDAP modules of this collection with
     C(module_defaults) and the action group C(group/m365.photos.ldap).
+  - A connection that breaks (a domain controller restarting, a firewall cutting an idle connection) is
+    opened again; the search or write it carried is sent again after 5, 10 and 20 seconds (4 attempts
+    in all), then that user fails with the reason and the others go on. A write replaces the whole
+    attribute in one LDAP modify, so every user keeps either the old photo or the new one, also when the
+    module process is killed; the next run converges.
+  - A bind that fails (a password changed during the run, say) is not retried, so an account is not
+    locked out by repeated attempts; each user it would have written fails with the reason.
 requirements:
   - ldap3 >= 2.9.1
 """

@@ -37,8 +37,9 @@ from ansible_collections.m365.photos.plugins.module_utils._photo_files import re
 CHUNKS_IN_FLIGHT = 2
 # Jobs handed to a worker process at a time: fewer round trips, still an even spread.
 PLAN_GROUP = 16
-# A write refused as retryable (throttled beyond the client's own retries) is tried this many times in all,
-# waiting the service's Retry-After, else WRITE_BACKOFF_S doubling each time (plus jitter), in between.
+# A write or look-up refused as retryable (throttled beyond the client's own retries, a directory restarting,
+# a connection cut) is tried this many times in all, waiting the service's Retry-After, else WRITE_BACKOFF_S
+# doubling each time (plus jitter), in between.
 WRITE_ATTEMPTS = 4
 WRITE_BACKOFF_S = 5.0
 MAX_WRITE_DELAY_S = 60.0
@@ -131,7 +132,7 @@ class Engine:
             for job in jobs:
                 job.wants_preview = self.return_thumbnails or (
                     job.entry.state == "present" and job.entry.overwrite == "different")
-            await self.backend.look_up(jobs)
+            await self._retried(lambda: self.backend.look_up(jobs))
             jobs = await self._plan(jobs)
             await self._replan_with_previews(jobs)
             if self.backups is not None:
@@ -199,19 +200,31 @@ class Engine:
             job.original = None
 
     async def _write(self, job: Job) -> None:
-        for attempt in range(WRITE_ATTEMPTS):
-            async with self.write_slots:
-                try:
-                    await self.backend.write(job)
-                    job.error = None
-                    return
-                except PhotoError as error:
-                    job.error = str(error)
-                    if not error.retryable or attempt == WRITE_ATTEMPTS - 1:
-                        return
-                    delay = write_delay(error, attempt)
-            # Outside the slot, so other writes go on meanwhile.
-            await asyncio.sleep(delay)
+        try:
+            await self._retried(lambda: self.backend.write(job), self.write_slots)
+        except PhotoError as error:
+            job.error = str(error)
+
+    @staticmethod
+    async def _retried(action, slots: asyncio.Semaphore | None = None):
+        """await action() (holding one of slots) until it succeeds, fails for good or was tried WRITE_ATTEMPTS times.
+
+        A backend write replaces the whole photo and a look-up only reads, so trying either again is safe even
+        when the first try may have reached the server (a connection cut before the answer).
+        """
+        attempt = 0
+        while True:
+            try:
+                if slots is None:
+                    return await action()
+                async with slots:
+                    return await action()
+            except PhotoError as error:
+                attempt += 1
+                if not error.retryable or attempt == WRITE_ATTEMPTS:
+                    raise
+                # Outside the slot (the with-block has ended), so other writes go on meanwhile.
+                await asyncio.sleep(write_delay(error, attempt - 1))
 
     def result(self, job: Job) -> dict:
         backend, decision, current = self.backend, job.decision, job.current

@@ -48,6 +48,12 @@ class LdapError(PhotoError):
     """An LDAP failure, worded for the person running the playbook."""
 
 
+class LdapUnavailable(LdapError):
+    """The server could not be reached or the connection dropped: the same request may work a little later."""
+
+    retryable = True
+
+
 def ldap_argument_spec() -> dict:
     """The connection options documented by the m365.photos._ldap doc fragment."""
     return dict(
@@ -155,7 +161,11 @@ def connect(params: dict) -> "ldap3.Connection":
         if not connection.bind():
             raise LdapError(_explain_bind_failure(connection.result, params))
     except ldap_exceptions.LDAPSocketOpenError as error:
-        raise LdapError(_explain_socket_error(error, address, params)) from None
+        message = _explain_socket_error(error, address, params)
+        raise (LdapError(message) if "certificate" in message else LdapUnavailable(message)) from None
+    except ldap_exceptions.LDAPCommunicationError as error:
+        raise LdapUnavailable("The LDAP server %s dropped the connection while it was opened: %s" % (
+            address, error)) from None
     except ldap_exceptions.LDAPException as error:
         raise LdapError("LDAP error talking to %s: %s" % (address, error)) from None
     except _kerberos_errors() as error:
@@ -342,6 +352,8 @@ def paged_users(connection: "ldap3.Connection", search_base: str, search_filter:
         for entry in entries:
             if entry.get("type") == "searchResEntry":
                 yield user_from_entry(entry)
+    except ldap_exceptions.LDAPCommunicationError:
+        raise  # the connection broke: the caller may open another and search again
     except ldap_exceptions.LDAPException as error:
         raise LdapError("Searching users under %s failed: %s" % (search_base, error)) from None
     if connection.result.get("result") not in (0, None):

@@ -13,9 +13,10 @@ from ansible_collections.m365.photos.plugins.module_utils import _ldap, _photo_f
 from ansible_collections.m365.photos.plugins.module_utils._decision import STORED_AS_WRITTEN, Current
 
 try:
-    from ldap3.core.exceptions import LDAPException
-except ImportError:
-    LDAPException = OSError  # the module fails on the missing ldap3 before any of this runs
+    from ldap3.core.exceptions import LDAPCommunicationError, LDAPException
+except ImportError:  # the module fails on the missing ldap3 before any of this runs
+    LDAPException = OSError
+    LDAPCommunicationError = ConnectionError
 
 
 class LdapBackend:
@@ -48,10 +49,27 @@ class LdapBackend:
                 self._connections.append(connection)
         return connection
 
+    def _forget_connection(self) -> None:
+        """Drop this thread's connection (it broke): the next call on this thread opens a new one."""
+        connection = self._local.__dict__.pop("connection", None)
+        if connection is None:
+            return
+        with self._lock:
+            self._connections.remove(connection)
+        try:
+            connection.unbind()
+        except (LDAPException, OSError):
+            pass
+
     async def _in(self, executor, work, *args):
         def guarded():
             try:
                 return work(self._connection(), *args)
+            except LDAPCommunicationError as error:
+                self._forget_connection()
+                raise _ldap.LdapUnavailable(
+                    "The connection to the LDAP server %s broke (%s); the directory may be restarting or a network "
+                    "device cut the connection." % (self.params["server"], error)) from None
             except LDAPException as error:
                 raise _ldap.LdapError("The LDAP connection to %s failed: %s" % (self.params["server"], error)) from None
         return await asyncio.get_running_loop().run_in_executor(executor, guarded)

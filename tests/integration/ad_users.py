@@ -13,13 +13,18 @@ from playbook_runner import sandbox_setting
 
 class OwnUsers:
     def __init__(self, ou_name: str, upns: list) -> None:
+        self.connection = self.reconnect()
+        self.ou = "OU=%s,%s" % (ou_name, sandbox_setting("SANDBOX_LDAP_BASE_DN"))
+        self.prefix = ou_name[:4].lower()
+        self.names = {upn: "%s%04d" % (self.prefix, number) for number, upn in enumerate(upns, start=1)}
+
+    def reconnect(self) -> "ldap3.Connection":
+        """A new connection (after the DC restarted, say), which the other methods use from now on."""
         tls = ldap3.Tls(ca_certs_file=sandbox_setting("SANDBOX_LDAP_CA_FILE"))
         server = ldap3.Server("localhost", port=int(sandbox_setting("SANDBOX_LDAP_PORT")), use_ssl=True, tls=tls)
         self.connection = ldap3.Connection(server, sandbox_setting("SANDBOX_LDAP_BIND_DN"),
                                            sandbox_setting("SANDBOX_LDAP_BIND_PASSWORD"), auto_bind=True)
-        self.ou = "OU=%s,%s" % (ou_name, sandbox_setting("SANDBOX_LDAP_BASE_DN"))
-        self.prefix = ou_name[:4].lower()
-        self.names = {upn: "%s%04d" % (self.prefix, number) for number, upn in enumerate(upns, start=1)}
+        return self.connection
 
     def dn(self, upn: str) -> str:
         return "CN=%s,%s" % (self.names[upn], self.ou)

@@ -29,6 +29,7 @@ class FakeBackend:
         self.served = _graph_sizes.SERVED if graph else STORED_AS_WRITTEN
         self.key, self.ref_field, self.write_concurrency = key, ref_field, write_concurrency
         self.refusals: dict = {}  # ref -> list of errors raised by the next writes
+        self.look_up_refusals: list = []  # errors raised by the next look-ups
         self.calls: list = []
         self.realm = "fake.example"
         self.unreadable: set = set()  # refs whose photo cannot be downloaded (read_originals)
@@ -44,6 +45,8 @@ class FakeBackend:
 
     async def look_up(self, jobs):
         self.calls.append(("look_up", len(jobs)))
+        if self.look_up_refusals:
+            raise self.look_up_refusals.pop(0)
         for job in jobs:
             ref = self.refs.get(job.entry.name)
             if ref is None:

@@ -65,6 +65,23 @@ def test_a_retryable_refusal_is_written_on_a_later_attempt():
     assert [call for call in backend.calls if call == ("write", "ref-a")] == [("write", "ref-a")] * 2
 
 
+def test_a_look_up_refused_as_retryable_is_tried_again():
+    """A directory restarting or a connection cut during the search: the same search is sent again."""
+    backend = FakeBackend(["a", "b"])
+    backend.look_up_refusals = [Refusal("connection broke", retryable=True)] * 2
+    results = converge(backend, jobs_for(["a", "b"]))
+    assert all(result["changed"] and not result["failed"] for result in results)
+    assert [call for call in backend.calls if call[0] == "look_up"] == [("look_up", 2)] * 3
+
+
+def test_a_look_up_refused_for_good_fails_the_task_with_its_reason_and_writes_nothing():
+    backend = FakeBackend(["a"])
+    backend.look_up_refusals = [Refusal("connection broke", retryable=True)] * _converge.WRITE_ATTEMPTS
+    with pytest.raises(Refusal, match="connection broke"):
+        converge(backend, jobs_for(["a"]))
+    assert not backend.photos
+
+
 def test_a_final_refusal_fails_that_entry_only_and_keeps_its_photo():
     backend = FakeBackend(["a", "b"], photos={"ref-a": jpeg(portrait().rotate(90))})
     old = backend.photos["ref-a"]
