@@ -152,7 +152,8 @@ package-test: build
 		-p build/collections build/m365-photos-*.tar.gz
 	PYTHON=$(PY) hacking/with-sandbox.sh env -u PYTHONPATH ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/build/collections \
 		PHOTO_SYNC_REPORT_DIR=$(CURDIR)/build/demo-reports \
-		hacking/demo.sh m365.photos.demo build/collections/ansible_collections/m365/photos/playbooks/sandbox/inventory.yml
+		hacking/demo.sh m365.photos.demo build/collections/ansible_collections/m365/photos/playbooks/sandbox/inventory.yml \
+		m365.photos.hybrid
 
 clean:
 	rm -rf build tests/output $(VENV)/sanity

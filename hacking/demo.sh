@@ -1,19 +1,24 @@
 #!/usr/bin/env bash
 # The demo: run the photo_sync role against the sandbox directory and all three sandbox tenants, then run it
 # again, which must change nothing. Expects .sandbox/env exported (make demo does that).
-# Usage: hacking/demo.sh [PLAYBOOK [INVENTORY]] - defaults: the checkout's playbooks/demo.yml and its inventory;
-# `make test` passes the installed collection's (m365.photos.demo) to prove the built tarball works.
+# First the hybrid case (playbooks/hybrid.yml, AD as the source) from the broken state sandbox/seed_hybrid.py
+# seeds, twice; then the folder source (playbooks/demo.yml), twice. Every second run must change nothing.
+# Usage: hacking/demo.sh [PLAYBOOK [INVENTORY [HYBRID_PLAYBOOK]]] - defaults: the checkout's playbooks/demo.yml, its
+# inventory and playbooks/hybrid.yml; `make test` passes the installed collection's (m365.photos.demo,
+# m365.photos.hybrid) to prove the built tarball works.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 playbook=${1:-playbooks/demo.yml}
 inventory=${2:-playbooks/sandbox/inventory.yml}
+hybrid=${3:-playbooks/hybrid.yml}
+PY=${PYTHON:-$PWD/.venv/bin/python}
 export PHOTO_SYNC_REPORT_DIR=${PHOTO_SYNC_REPORT_DIR:-$PWD/.sandbox/demo-reports}
 export ANSIBLE_NOCOLOR=1
 log=$(mktemp -d)
 trap 'rm -rf "$log"' EXIT
 
-run() {
-  ansible-playbook -i "$inventory" "$playbook" > "$log/$1.log" 2>&1 || {
+run() { # run NAME PLAYBOOK
+  ansible-playbook -i "$inventory" "$2" > "$log/$1.log" 2>&1 || {
     cat "$log/$1.log"
     echo "demo: the $1 run failed (output above)" >&2
     exit 1
@@ -26,17 +31,30 @@ run() {
   sed -n '/^PLAY RECAP/,$p' "$log/$1.log"
 }
 
-echo "demo: first run (converges photos in AD and in the contoso, fabrikam and tailspin tenants)"
-run first
-grep -o 'Photo sync report: [^ ]*' "$log/first.log" | head -1
-echo "demo: second run (must change nothing)"
-run second
-if grep -E '^[a-z]+ +: .*changed=[1-9]' "$log/second.log"; then
-  echo "demo: the second run changed something; it must not" >&2
-  exit 1
-fi
-report=$(grep -o 'Photo sync report: [^ ]*' "$log/second.log" | head -1 | cut -d' ' -f4)
+report_of() { grep -o 'Photo sync report: [^ ]*' "$log/$1.log" | head -1 | cut -d' ' -f4; }
+unchanged() {
+  if grep -E '^[a-z]+ +: .*changed=[1-9]' "$log/$1.log"; then
+    echo "demo: the $1 run changed something; it must not" >&2
+    exit 1
+  fi
+}
+
+echo "demo: seeding the hybrid case: AD photos of 30-100 KB that never reached the cloud, stale cloud photos,"
+echo "demo: photos only in the cloud, users with none (sandbox/seed_hybrid.py)"
+"$PY" sandbox/seed_hybrid.py >/dev/null
+echo "demo: hybrid, first run (AD is the source: the cloud gets each AD photo, AD photos over 10 KB are refitted)"
+run hybrid-first "$hybrid"
+echo "demo: hybrid, second run (must change nothing)"
+run hybrid-second "$hybrid"
+unchanged hybrid-second
+echo "demo: hybrid report (user0055 shows the stale cloud photo before, the AD picture after): $(report_of hybrid-first)"
+
+echo "demo: folder, first run (converges photos in AD and in the contoso, fabrikam and tailspin tenants)"
+run first "$playbook"
+echo "demo: folder, second run (must change nothing)"
+run second "$playbook"
+unchanged second
 echo "demo: second run changed nothing"
 echo "demo: summary of the second run:"
-cat "$(dirname "$report")/summary.md" | head -20
-echo "demo: first run's HTML report (before and after pictures): $(grep -o 'Photo sync report: [^ ]*' "$log/first.log" | head -1 | cut -d' ' -f4)"
+head -20 "$(dirname "$(report_of second)")/summary.md"
+echo "demo: HTML reports (before and after pictures): hybrid $(report_of hybrid-first), folder $(report_of first)"

@@ -9,7 +9,7 @@
 # 2. makes the sandbox CA (sandbox/make-ca.sh .sandbox/ca);
 # 3. provisions the throwaway domain TEST.EXAMPLE into .sandbox/samba/ (once);
 # 4. starts `samba` (LDAP/LDAPS and its Kerberos KDC, loopback only, our certificate) unless it already runs;
-# 5. seeds user0001..userNNNN (NNNN = $SANDBOX_USERS, default 50) with sandbox/ldap_seed.py;
+# 5. seeds user0001..userNNNN (NNNN = $SANDBOX_USERS, default 62) with sandbox/ldap_seed.py;
 # 6. writes .sandbox/krb5/ (a krb5.conf for the realm, the Administrator's keytab) and registers the
 #    service principal ldap/127.0.0.1 on the DC, so GSSAPI binds to the address the tests use work;
 # 7. writes .sandbox/samba.env (source it).
@@ -40,7 +40,7 @@ GC_PORTS="3268 3269" # the LDAP server also listens for the global catalog
 KDC_PORT=88
 KRB5_DIR=$SB/krb5
 DC_ACCOUNT='DC1$'
-USERS=${SANDBOX_USERS:-50}
+USERS=${SANDBOX_USERS:-62} # 1-50 for the tests, 51-62 for the demo (sandbox/seed_hybrid.py)
 START_TIMEOUT=${SANDBOX_SAMBA_START_TIMEOUT:-30}
 PACKAGES=(samba samba-ad-provision samba-dsdb-modules samba-vfs-modules) # vfs: provisioning sets sysvol ACLs via acl_xattr
 

@@ -342,6 +342,17 @@ def _first_text(values: list | None) -> str | None:
     return values[0].decode("utf-8") if values else None
 
 
+def members_filter(connection: "ldap3.Connection", group_dn: str) -> str:
+    """The filter term for the members of group_dn, nested membership included; LdapError when there is no such group."""
+    found = connection.search(group_dn, "(objectClass=group)", search_scope=ldap3.BASE, attributes=["objectClass"])
+    if not found:
+        code = connection.result.get("result")
+        if code in (RESULT_NO_SUCH_OBJECT, 0, None):
+            raise LdapError("No group has the distinguished name '%s'. Check the group's DN." % group_dn)
+        raise LdapError("Reading the group %s failed: %s" % (group_dn, describe_result(connection.result)))
+    return "(memberOf:1.2.840.113556.1.4.1941:=%s)" % escape_filter_chars(group_dn)
+
+
 def paged_users(connection: "ldap3.Connection", search_base: str, search_filter: str | None):
     """Yield every user under search_base (matching search_filter, an LDAP filter) with a paged search."""
     combined = "(&%s%s)" % (USER_CLASS_FILTER, search_filter) if search_filter else USER_CLASS_FILTER

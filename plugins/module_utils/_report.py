@@ -333,10 +333,12 @@ td.n{text-align:right;font-variant-numeric:tabular-nums}
 .changed{background:#dbeafe;color:#1e40af}.failed{background:#fee2e2;color:#991b1b}
 .ok,.unchanged{background:#dcfce7;color:#166534}.skipped{background:#fef9c3;color:#854d0e}
 .runfail{background:#fee2e2;color:#7f1d1d;border-radius:6px;padding:8px 12px;margin:8px 0}
-.user{display:grid;grid-template-columns:minmax(180px,1fr) auto auto minmax(220px,2fr);gap:16px;align-items:start;
-  border-top:1px solid #e3e6eb;padding:12px 0}
-.user .who{word-break:break-all}
-.user .dn{color:#5b6475;font-size:12px}
+.user{border-top:1px solid #e3e6eb;padding:12px 0}
+.user .who{word-break:break-all;margin-bottom:8px}
+.sides{display:grid;grid-template-columns:repeat(auto-fit,minmax(380px,1fr));gap:16px}
+.side{display:grid;grid-template-columns:auto auto 1fr;gap:12px;align-items:start}
+.side .sidename{grid-column:1/-1}
+.side .dn{color:#5b6475;font-size:12px}
 figure{margin:0;text-align:center;font-size:12px;color:#5b6475;width:112px}
 figure img,.nophoto{width:96px;height:96px;border-radius:6px;object-fit:cover;border:1px solid #d5d9e0;display:block;margin:0 auto 4px}
 .nophoto{display:flex;align-items:center;justify-content:center;color:#5b6475;
@@ -367,7 +369,8 @@ def _figure(label: str, facts: dict | None, uri: str | None, name: str) -> str:
     return "<figure>%s<figcaption><b>%s</b><br>%s</figcaption></figure>" % (picture, label, h(_facts_text(facts)))
 
 
-def _user_row(side: str, item: dict) -> str:
+def _side_cell(side: str, item: dict) -> str:
+    """One side of a user: its status, before and after, and why."""
     entry, thumbnails = item["entry"], item["thumbnails"]
     name = entry["name"]
     status = entry["status"]
@@ -381,11 +384,30 @@ def _user_row(side: str, item: dict) -> str:
     if item.get("backup_href"):
         why += '<div class="muted">backup of before: <a href="%s" title="%s">%s</a></div>' % (
             h(item["backup_href"]), h(entry["backup_file"]), h(os.path.basename(entry["backup_file"])))
-    return ('<div class="user"><div class="who"><b>%s</b> <span class="badge %s">%s</span> '
-            '<span class="badge">%s</span>%s</div>%s%s<div>%s</div></div>') % (
-        h(name), status, status, side, dn,
+    return ('<div class="side"><div class="sidename"><span class="badge">%s</span> <span class="badge %s">%s</span>%s</div>'
+            '%s%s<div>%s</div></div>') % (
+        side, status, status, dn,
         _figure("before", entry.get("before"), thumbnails["before"], name),
         _figure("after", entry.get("after"), thumbnails["after"], name), why)
+
+
+def _changed_or_failed_users(sides: dict) -> list:
+    """Each user changed or failed on any side, with every side's entry of that user: {side: item}, by name."""
+    users: dict = {}
+    for side, side_report in sides.items():
+        for item in side_report["entries"]:
+            users.setdefault(item["entry"]["name"].lower(), {})[side] = item
+    return [by_side for by_side in users.values()
+            if any(item["entry"]["status"] in ("failed", "changed") for item in by_side.values())]
+
+
+def _user_row(by_side: dict) -> str:
+    """One user, both sides next to each other (a side the run did not touch says so)."""
+    name = next(iter(by_side.values()))["entry"]["name"]
+    cells = [_side_cell(side, by_side[side]) if side in by_side else
+             '<div class="side muted"><span class="badge">%s</span> not in this run</div>' % side for side in SIDES]
+    return '<div class="user"><div class="who"><b>%s</b></div><div class="sides">%s</div></div>' % (
+        h(name), "".join(cells))
 
 
 def _summary_table(sides: dict) -> str:
@@ -416,8 +438,7 @@ def _tenant_section(tenant: str, data: dict) -> str:
         if side_report["status"] == "failed":
             parts.append('<div class="runfail"><b>%s failed as a whole:</b> %s</div>' % (
                 h(SIDE_TITLES[side]), h(side_report["msg"])))
-    rows = [_user_row(side, item) for side, side_report in data["sides"].items()
-            for item in side_report["entries"] if item["entry"]["status"] in ("failed", "changed")]
+    rows = [_user_row(by_side) for by_side in _changed_or_failed_users(data["sides"])]
     if rows:
         parts.append("<h3>Changed and failed users</h3>")
         parts.extend(rows)

@@ -9,7 +9,7 @@ short_description: Read and audit Active Directory thumbnailPhoto of many users
 version_added: 0.1.0
 description:
   - Reads the C(thumbnailPhoto) of the users named in O(identities), or of every user under O(search_base)
-    that matches O(search_filter), with one paged search.
+    that matches O(search_filter) (and is a member of O(group)), with one paged search.
   - Tells for each user whether the photo is small enough to sync to Exchange Online, and counts the users
     whose photo never arrives in Outlook, OWA and Teams because it is too large.
 author:
@@ -19,8 +19,8 @@ options:
     description:
       - Users to read, by C(sAMAccountName), C(userPrincipalName), C(distinguishedName) or C(objectGUID), found
         under O(base_dn) with one paged search per 500 identities. An identity that matches no user fails the task.
-      - Mutually exclusive with O(search_base) and O(search_filter). Without either, every user under
-        O(base_dn) is read.
+      - Mutually exclusive with O(search_base), O(search_filter) and O(group). Without any of them, every user
+        under O(base_dn) is read.
     type: list
     elements: str
   search_base:
@@ -30,6 +30,15 @@ options:
   search_filter:
     description:
       - An LDAP filter that users must also match, such as C((department=Sales)). Taken as written.
+    type: str
+  group:
+    description:
+      - The distinguished name of a group whose members to read, nested membership included (the
+        C(LDAP_MATCHING_RULE_IN_CHAIN) rule, C(1.2.840.113556.1.4.1941)), found under O(search_base).
+        With O(search_filter), members must match it too.
+      - A group that does not exist fails the task; members that are not users (computers, contacts,
+        groups) are not read.
+      - Mutually exclusive with O(identities).
     type: str
   max_bytes:
     description:
@@ -78,6 +87,14 @@ EXAMPLES = r"""
     bind_password: "{{ vault_photo_bind_password }}"
     identities: [alice, bob@corp.example.com]
     dest: /tmp/photos
+
+- name: Audit the photos of everyone in a group, nested groups included
+  m365.photos.ad_thumbnail_photo_info:
+    server: dc1.corp.example.com
+    bind_dn: CN=svc-photos,OU=Service,DC=corp,DC=example,DC=com
+    bind_password: "{{ vault_photo_bind_password }}"
+    group: CN=All Staff,OU=Groups,DC=corp,DC=example,DC=com
+  register: staff_photos
 """
 
 RETURN = r"""
@@ -176,6 +193,7 @@ def argument_spec() -> dict:
         identities=dict(type="list", elements="str"),
         search_base=dict(type="str"),
         search_filter=dict(type="str"),
+        group=dict(type="str"),
         max_bytes=dict(type="int", default=EXCHANGE_ONLINE_SYNC_LIMIT),
         return_content=dict(type="bool", default=False),
         dest=dict(type="path"),
@@ -190,7 +208,10 @@ def read_users(connection, params: dict):
             if isinstance(user, _ldap.LdapError):
                 raise user
         return users
-    return _ldap.paged_users(connection, params["search_base"] or base_dn, params["search_filter"])
+    search_filter = params["search_filter"]
+    if params["group"]:
+        search_filter = _ldap.members_filter(connection, params["group"]) + (search_filter or "")
+    return _ldap.paged_users(connection, params["search_base"] or base_dn, search_filter)
 
 
 def report(user: dict, params: dict, export: PhotoExport | None) -> dict:
@@ -214,7 +235,7 @@ def summarise(users: list) -> dict:
 def main() -> None:
     module = PhotoModule(
         [_ldap.ldap_argument_spec(), argument_spec()], [_ldap.LDAP3, _image.PILLOW],
-        mutually_exclusive=[["identities", "search_base"], ["identities", "search_filter"]],
+        mutually_exclusive=[["identities", "search_base"], ["identities", "search_filter"], ["identities", "group"]],
         required_together=_ldap.LDAP_REQUIRED_TOGETHER, warn_about=[_ldap.insecure_settings],
         supports_check_mode=True,
     )

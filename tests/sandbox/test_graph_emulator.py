@@ -421,3 +421,12 @@ def test_request_log_counts(sandbox, env):
     assert endpoints["PUT /users/{user}/photo/$value"]["bytes_in"] == len(jpeg())
     assert endpoints["POST /{tenant}/oauth2/v2.0/token"]["count"] == 1
     assert log["operations"] == 3 and log["by_app"] == {env["SANDBOX_CLIENT_ID"]: 3}
+
+
+def test_the_admin_api_removes_one_users_photo(sandbox, env):
+    user = env["SANDBOX_GRAPH_FIRST_USER"]
+    sandbox.admin("PUT", "/tenants/contoso/users/%s/photo" % user, jpeg())
+    sandbox.admin("DELETE", "/tenants/contoso/users/%s/photo" % user)
+    sandbox.admin("DELETE", "/tenants/contoso/users/%s/photo" % user)  # no photo: still 204
+    with pytest.raises(AssertionError, match=" 404 "):
+        sandbox.admin("GET", "/tenants/contoso/users/%s/photo" % user, raw=True)

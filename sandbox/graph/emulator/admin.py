@@ -42,6 +42,7 @@ class Admin:
             ("DELETE", "/tenants/{tenant}/photos", self.delete_photos),
             ("GET", "/tenants/{tenant}/users/{user}/photo", self.get_stored_photo),
             ("PUT", "/tenants/{tenant}/users/{user}/photo", self.put_stored_photo),
+            ("DELETE", "/tenants/{tenant}/users/{user}/photo", self.delete_stored_photo),
             ("PUT", "/tenants/{tenant}/apps/{client_id}/roles", self.set_app_roles),
             ("POST", "/tenants/{tenant}/tokens", self.mint_access_token),
             ("POST", "/oidc/token", self.mint_federated_token),
@@ -184,6 +185,13 @@ class Admin:
         except GraphError as error:
             raise AdminError(error.status, f"{error.code}: {error.message}") from None
         return json_response(200, photo.metadata())
+
+    async def delete_stored_photo(self, request, tenant, user):
+        """Remove a user's photo directly (a fixture's "no photo"); 204 whether or not there was one."""
+        tenant = self._tenant(tenant)
+        user = self._user(tenant, user)
+        self.emulator.photos.delete(tenant.id, user.id)
+        return Response(204, b"", {})
 
     async def set_app_roles(self, request, tenant, client_id):
         """Change an app's application permissions; like the real service, only new tokens carry them."""

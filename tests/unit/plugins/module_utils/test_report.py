@@ -299,3 +299,22 @@ def test_report_files_are_private_and_a_planted_symlink_is_not_written_through(t
         assert oct(os.stat(written[key]).st_mode & 0o777) == "0o600"
     fresh = _report.write_report(str(tmp_path / "new"), runs(), [], run_id="r", now=NOW)
     assert oct(os.stat(fresh["path"]).st_mode & 0o777) == "0o700"
+
+
+def test_a_user_shows_both_sides_in_one_row_matched_by_name_whatever_its_case(tmp_path):
+    ad = {"results": [{"identity": "Alice@Test.Example", "dn": "CN=alice,DC=test,DC=example", "state": "present",
+                       "changed": True, "failed": False, "msg": "", "reason": "refitted", "before": facts(48211),
+                       "after": facts(9800)}]}
+    cloud = {"results": [{"user": "alice@test.example", "state": "present", "changed": False, "failed": False,
+                          "msg": "", "reason": "the current photo shows the same picture", "before": facts(),
+                          "after": facts()},
+                         {"user": "bob@test.example", "state": "present", "changed": True, "failed": False, "msg": "",
+                          "reason": "the user has no photo", "before": None, "after": facts()}]}
+    written = _report.write_report(str(tmp_path), [{"tenant": "t", "side": "ad", "result": ad},
+                                                   {"tenant": "t", "side": "cloud", "result": cloud}], run_id="r", now=NOW)
+    rows = read(written["html"]).split('<div class="user">')[1:]
+    assert len(rows) == 2
+    alice, bob = rows
+    assert "Alice@Test.Example" in alice and "refitted" in alice and "the current photo shows the same picture" in alice
+    assert alice.index('<span class="badge">ad</span>') < alice.index('<span class="badge">cloud</span>')
+    assert "bob@test.example" in bob and "<span class=\"badge\">ad</span> not in this run" in bob
