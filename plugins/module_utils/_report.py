@@ -392,13 +392,13 @@ def _side_cell(side: str, item: dict) -> str:
 
 
 def _changed_or_failed_users(sides: dict) -> list:
-    """Each user changed or failed on any side, with every side's entry of that user: {side: item}, by name."""
+    """Each user changed or failed on any side, with every side's entry of that user: {side: item}, sorted by name."""
     users: dict = {}
     for side, side_report in sides.items():
         for item in side_report["entries"]:
             users.setdefault(item["entry"]["name"].lower(), {})[side] = item
-    return [by_side for by_side in users.values()
-            if any(item["entry"]["status"] in ("failed", "changed") for item in by_side.values())]
+    return [users[name] for name in sorted(users)
+            if any(item["entry"]["status"] in ("failed", "changed") for item in users[name].values())]
 
 
 def _user_row(by_side: dict) -> str:
