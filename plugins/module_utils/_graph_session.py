@@ -44,7 +44,7 @@ except ImportError:
 else:
     HAS_GRAPH_SDK = True
     GRAPH_SDK_IMPORT_ERROR = None
-    ERROR_MAPPING = {"XXX": ODataError.create_from_discriminator_value}
+    ERROR_MAPPING = {"XXX": ODataError}
 
 GRAPH_SDK = Dependency("msgraph-sdk, azure-identity and aiohttp", HAS_GRAPH_SDK, GRAPH_SDK_IMPORT_ERROR)
 
