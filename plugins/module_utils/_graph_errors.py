@@ -37,6 +37,8 @@ class Operation:
     permission: str
     user: str | None = None
     write: bool = False
+    group: str | None = None  # listing this group's members
+    query_filter: str | None = None  # listing the users this $filter selects
 
 
 def scrub(text: str, params: dict) -> str:
@@ -88,6 +90,13 @@ def explain_api_error(error, operation: Operation, where: Endpoints) -> str:
     if status == 404 and operation.user:
         return ("No user '%s' in the tenant (%s). Check the user principal name or object id, and that tenant_id "
                 "names the right tenant." % (operation.user, detail))
+    if status == 404 and operation.group:
+        return ("No Entra group has the object id '%s' in the tenant (%s); check the group's object id and that "
+                "tenant_id names its tenant." % (operation.group, detail))
+    if status == 400 and operation.query_filter is not None:
+        return ("Microsoft Graph refused the user filter \"%s\" as unsupported or invalid (%s); write it with the "
+                "properties and operators Graph filters users on without advanced query parameters "
+                "(https://learn.microsoft.com/graph/aad-advanced-queries)." % (operation.query_filter, detail))
     if status == 413:
         return ("Microsoft Graph refused the photo as too large while %s (%s). Lower max_bytes." % (operation.doing, detail))
     if status == 415:

@@ -44,7 +44,7 @@ except ImportError:
 else:
     HAS_GRAPH_SDK = True
     GRAPH_SDK_IMPORT_ERROR = None
-    ERROR_MAPPING = {"XXX": ODataError.create_from_discriminator_value}
+    ERROR_MAPPING = {"XXX": ODataError}
 
 GRAPH_SDK = Dependency("msgraph-sdk, azure-identity and aiohttp", HAS_GRAPH_SDK, GRAPH_SDK_IMPORT_ERROR)
 
@@ -196,28 +196,37 @@ class GraphSession:
                                  "on-premises (grant PeopleSettings.Read.All to let this module tell)." % error, 403) from None
             raise
 
-    async def post_batch(self, body: dict) -> dict:
-        """POST one $batch body (JSON) and return its parsed answer; GraphError when the batch as a whole fails.
-
-        Through the request adapter, so the token and the retry middleware (429/503/504 of the batch itself,
-        Retry-After honoured) apply; the items' own answers are the caller's (see _graph_batch).
-        """
-        operation = Operation("sending a batch of %d requests" % len(body.get("requests") or ()), READ_PERMISSION)
-        payload = json.dumps(body, separators=(",", ":")).encode()
+    async def _send_json(self, operation: Operation, method, url: str, payload: bytes | None = None) -> dict:
+        """Send one request to an absolute URL through the request adapter (token, retry middleware: 429/503/504
+        retried after Retry-After) and parse its JSON answer; GraphError on failure."""
 
         def request():
-            information = RequestInformation(Method.POST)
-            information.url = self.where.graph_url + "/$batch"
-            information.headers.try_add("Content-Type", "application/json")
+            information = RequestInformation(method)
+            information.url = url
+            if payload is not None:
+                information.headers.try_add("Content-Type", "application/json")
+                information.content = payload
             information.headers.try_add("Accept", "application/json")
-            information.content = payload
             return self.adapter.send_primitive_async(information, "bytes", ERROR_MAPPING)
 
         answer = await self.call(operation, request)
         try:
             return json.loads(answer or b"{}")
         except ValueError:
-            raise GraphError("Microsoft Graph answered a batch of requests with something that is not JSON.") from None
+            raise GraphError("Microsoft Graph answered with something that is not JSON while %s." % operation.doing) from None
+
+    async def post_batch(self, body: dict) -> dict:
+        """POST one $batch body (JSON) and return its parsed answer; GraphError when the batch as a whole fails.
+
+        The items' own answers are the caller's (see _graph_batch).
+        """
+        operation = Operation("sending a batch of %d requests" % len(body.get("requests") or ()), READ_PERMISSION)
+        payload = json.dumps(body, separators=(",", ":")).encode()
+        return await self._send_json(operation, Method.POST, self.where.graph_url + "/$batch", payload)
+
+    async def get_page(self, operation: Operation, url: str) -> dict:
+        """One page of a Graph list (its first URL or an @odata.nextLink), as a plain dict."""
+        return await self._send_json(operation, Method.GET, url)
 
     def explain_answer(self, answer, operation: Operation) -> str:
         """One sentence for a failed batch item (an _graph_batch.Answer), worded like a failed direct call."""

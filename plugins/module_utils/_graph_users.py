@@ -12,9 +12,13 @@ _OBJECT_ID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA
 _NOT_IN_A_NAME = re.compile(r"[/\\?\s\x00-\x1f\x7f]")
 
 
+def is_object_id(text: str) -> bool:
+    return bool(_OBJECT_ID.match(text))
+
+
 def user_problem(user: str) -> str | None:
     """Why Graph cannot look user up, or None for a user principal name or an object id."""
-    if _OBJECT_ID.match(user):
+    if is_object_id(user):
         return None
     local, at, domain = user.rpartition("@")
     if at and local and domain and not _NOT_IN_A_NAME.search(user):

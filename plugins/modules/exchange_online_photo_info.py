@@ -8,8 +8,10 @@ module: exchange_online_photo_info
 short_description: Read Microsoft 365 profile photos (Outlook, Teams, Exchange Online) of many users
 version_added: 0.1.0
 description:
-  - Reads, through Microsoft Graph, whether each user in O(users) has a profile photo and how large it is,
+  - Reads, through Microsoft Graph, whether each user has a profile photo and how large it is,
     and optionally returns or exports the photos.
+  - The users are those in O(users), the members of O(group), those O(filter) selects, or, with none of
+    the three, every user of the tenant.
   - Users are read two at a time, so at most four requests are in flight (the Outlook service limit for
     profile photos, per app and mailbox).
 author:
@@ -18,9 +20,24 @@ options:
   users:
     description:
       - Users to read, by user principal name or object id.
+      - Mutually exclusive with O(group) and O(filter).
     type: list
     elements: str
-    required: true
+  group:
+    description:
+      - Object id of an Entra group whose members to read, nested membership included (the group's
+        transitive members). Members that are not users, such as devices, service principals and groups, are
+        left out.
+      - Mutually exclusive with O(users) and O(filter).
+    type: str
+  filter:
+    description:
+      - A Microsoft Graph C($filter) on users, such as C(department eq 'Sales') or
+        C(startswith(userPrincipalName,'a')), passed to Graph as written.
+      - Graph supports some properties and operators only with advanced query parameters, which the module
+        does not send; a filter Graph refuses fails the task with a message naming it.
+      - Mutually exclusive with O(users) and O(group).
+    type: str
   return_content:
     description:
       - Also return each photo, base64 encoded, in RV(users[].content).
@@ -45,7 +62,16 @@ extends_documentation_fragment:
   - m365.photos._attributes.INFO_MODULE
   - m365.photos._attributes.GRAPH_GROUP
 notes:
-  - Needs C(ProfilePhoto.Read.All) and C(User.ReadBasic.All) only.
+  - Needs the Microsoft Graph application permission C(ProfilePhoto.Read.All) to read photos, and, to find
+    the users, C(User.ReadBasic.All) with O(users).
+  - With O(group), also C(GroupMember.Read.All) (C(Group.Read.All) or C(Directory.Read.All) also do), and
+    C(User.Read.All) for the members' user principal names; see
+    U(https://learn.microsoft.com/graph/api/group-list-transitivemembers).
+  - With O(filter), or to read every user, also C(User.Read.All), the least privileged application permission
+    Microsoft lists for listing users; see U(https://learn.microsoft.com/graph/api/user-list).
+  - A refused permission fails the task with a message naming the permission to grant.
+  - With O(group), O(filter) or every user, the listing is read in pages of up to 999 users
+    (U(https://learn.microsoft.com/graph/paging)); a throttled page is retried after its C(Retry-After).
 seealso:
   - module: m365.photos.exchange_online_photo
 """
@@ -63,6 +89,16 @@ EXAMPLES = r"""
   ansible.builtin.debug:
     msg: "{{ photos.users | rejectattr('has_photo') | map(attribute='user') }}"
 
+- name: Find the members of a group without a photo, nested groups included
+  m365.photos.exchange_online_photo_info:
+    group: 0f6a2c1e-4b7d-4e55-9a31-2d8c6b1f7e90
+  register: team_photos
+
+- name: Export the photos of the Sales department
+  m365.photos.exchange_online_photo_info:
+    filter: "department eq 'Sales'"
+    dest: /tmp/sales-photos
+
 - name: Export two users' photos at 240x240 to a folder
   m365.photos.exchange_online_photo_info:
     users: [alice@contoso.com, bob@contoso.com]
@@ -72,13 +108,15 @@ EXAMPLES = r"""
 
 RETURN = r"""
 users:
-  description: One entry per user, in the order of O(users).
+  description:
+    - One entry per user, in the order of O(users).
+    - With O(group), O(filter) or every user, sorted by user principal name (compared in lower case).
   returned: success
   type: list
   elements: dict
   contains:
     user:
-      description: The user as given in O(users).
+      description: The user as given in O(users); with O(group), O(filter) or every user, its user principal name.
       type: str
     id:
       description: Object id of the user.
@@ -119,7 +157,9 @@ users:
 import asyncio
 import base64
 
-from ansible_collections.m365.photos.plugins.module_utils import _graph_auth, _graph_session, _graph_sizes
+from ansible_collections.m365.photos.plugins.module_utils import (
+    _graph_auth, _graph_directory, _graph_session, _graph_sizes,
+)
 from ansible_collections.m365.photos.plugins.module_utils._module import PhotoModule
 from ansible_collections.m365.photos.plugins.module_utils._photo_files import PhotoExport
 
@@ -129,15 +169,21 @@ CONCURRENT_USERS = 2
 
 def argument_spec() -> dict:
     return dict(
-        users=dict(type="list", elements="str", required=True),
+        users=dict(type="list", elements="str"),
+        group=dict(type="str"),
+        filter=dict(type="str"),
         return_content=dict(type="bool", default=False),
         dest=dict(type="path"),
         size=dict(type="int", choices=list(_graph_sizes.PHOTO_SIDES)),
     )
 
 
-async def report(session, user: str, params: dict, export: PhotoExport | None) -> dict:
-    found, metadata = await session.user_and_photo(user)
+async def report(session, user: str, params: dict, export: PhotoExport | None, found: dict | None = None) -> dict:
+    """One user's entry; found (id and user_principal_name) when a listing already named the user."""
+    if found is None:
+        found, metadata = await session.user_and_photo(user)
+    else:
+        metadata = await session.photo_metadata(found["id"])
     entry = dict(user=user, id=found["id"], user_principal_name=found["user_principal_name"],
                  has_photo=metadata is not None, width=None, height=None, etag=None)
     if metadata is None:
@@ -154,18 +200,23 @@ async def report(session, user: str, params: dict, export: PhotoExport | None) -
 
 
 async def read_users(session, params: dict, export: PhotoExport | None) -> list:
+    selection = _graph_directory.selection_of(params)
+    if selection is None:
+        wanted = [(user, None) for user in params["users"]]
+    else:
+        wanted = [(found["user_principal_name"], found) for found in await _graph_directory.list_users(session, selection)]
     slots = asyncio.Semaphore(CONCURRENT_USERS)
 
-    async def one(user: str) -> dict:
+    async def one(user: str, found: dict | None) -> dict:
         async with slots:
-            return await report(session, user, params, export)
+            return await report(session, user, params, export, found)
 
-    return list(await asyncio.gather(*(one(user) for user in params["users"])))
+    return list(await asyncio.gather(*(one(user, found) for user, found in wanted)))
 
 
 def main() -> None:
     module = PhotoModule([_graph_auth.graph_argument_spec(), argument_spec()], [_graph_session.GRAPH_SDK],
-                         supports_check_mode=True)
+                         mutually_exclusive=[["users", "group", "filter"]], supports_check_mode=True)
     params = module.params
     export = PhotoExport(params["dest"], module.check_mode) if params["dest"] else None
     with module.failing_on_errors():

@@ -10,6 +10,7 @@ import os
 import ssl
 import sys
 import threading
+import urllib.parse
 
 import httpx
 import jwt
@@ -421,6 +422,149 @@ def test_request_log_counts(sandbox, env):
     assert endpoints["PUT /users/{user}/photo/$value"]["bytes_in"] == len(jpeg())
     assert endpoints["POST /{tenant}/oauth2/v2.0/token"]["count"] == 1
     assert log["operations"] == 3 and log["by_app"] == {env["SANDBOX_CLIENT_ID"]: 3}
+
+
+# -- groups, listing users, $filter, paging ---------------------------------------------------
+
+OUTER_GROUP = "6f1d3c2a-0b4e-4c1d-9e8f-7a6b5c4d3e2f"
+INNER_GROUP = "1a2b3c4d-5e6f-4a1b-8c2d-3e4f5a6b7c8d"
+MEMBER_ROLES = ["ProfilePhoto.ReadWrite.All", "User.Read.All", "GroupMember.Read.All"]
+
+
+def upn(env, number):
+    return f"{env['SANDBOX_GRAPH_USER_PREFIX']}{number:04d}@{env['SANDBOX_TENANT_DOMAIN']}"
+
+
+def grant(sandbox, env, roles, client="CLIENT"):
+    sandbox.admin("PUT", f"/tenants/contoso/apps/{env[f'SANDBOX_{client}_ID']}/roles", {"roles": roles})
+
+
+def nested_groups(sandbox, env):
+    """inner: users 3 and 4 and a device; outer: users 1, 2 and 3 and the inner group."""
+    sandbox.admin("PUT", f"/tenants/contoso/groups/{INNER_GROUP}",
+                  {"displayName": "Inner", "members": [upn(env, 3), upn(env, 4)], "devices": ["kiosk-1"]})
+    sandbox.admin("PUT", f"/tenants/contoso/groups/{OUTER_GROUP}",
+                  {"displayName": "Outer", "members": [upn(env, 1), upn(env, 2), upn(env, 3)], "groups": [INNER_GROUP]})
+
+
+def every_page(env, path, token):
+    """The objects of every page of a Graph list, following @odata.nextLink; also the pages' sizes and links."""
+    objects, sizes, links = [], [], []
+    response = raw_graph(env, "GET", path, token)
+    with httpx.Client(verify=ssl.create_default_context(cafile=env["SANDBOX_CA_FILE"])) as client:
+        while True:
+            assert response.status_code == 200, response.text
+            page = response.json()
+            objects += page["value"]
+            sizes.append(len(page["value"]))
+            link = page.get("@odata.nextLink")
+            if not link:
+                return objects, sizes, links
+            links.append(link)
+            response = client.get(link, headers={"Authorization": f"Bearer {token}"})
+
+
+def test_transitive_members_of_nested_groups(sandbox, env):
+    nested_groups(sandbox, env)
+    grant(sandbox, env, MEMBER_ROLES)
+    token = token_for(env)
+    users = every_page(env, f"/v1.0/groups/{OUTER_GROUP}/transitiveMembers/microsoft.graph.user"
+                            "?$select=id,userPrincipalName", token)[0]
+    assert sorted(u["userPrincipalName"] for u in users) == [upn(env, n) for n in (1, 2, 3, 4)]
+    assert all(set(u) == {"@odata.type", "id", "userPrincipalName"} for u in users)
+    everything = every_page(env, f"/v1.0/groups/{OUTER_GROUP}/transitiveMembers", token)[0]
+    kinds = sorted(item["@odata.type"] for item in everything)
+    assert kinds == ["#microsoft.graph.device", "#microsoft.graph.group"] + ["#microsoft.graph.user"] * 4
+    inner = raw_graph(env, "GET", f"/v1.0/groups/{INNER_GROUP}/transitiveMembers/microsoft.graph.user", token)
+    assert sorted(u["userPrincipalName"] for u in inner.json()["value"]) == [upn(env, 3), upn(env, 4)]
+
+
+def test_transitive_members_errors_and_permissions(sandbox, env):
+    nested_groups(sandbox, env)
+    path = f"/v1.0/groups/{OUTER_GROUP}/transitiveMembers/microsoft.graph.user"
+    denied = raw_graph(env, "GET", path, token_for(env))  # the main app has no group permission by default
+    assert denied.status_code == 403 and denied.json()["error"]["code"] == "Authorization_RequestDenied"
+    grant(sandbox, env, MEMBER_ROLES)
+    token = token_for(env)
+    unknown = raw_graph(env, "GET", "/v1.0/groups/00000000-0000-4000-8000-000000000000/transitiveMembers", token)
+    assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "Request_ResourceNotFound"
+    assert raw_graph(env, "GET", "/v1.0/groups/not-a-guid/transitiveMembers", token).status_code == 400
+    assert raw_graph(env, "GET", f"/v1.0/groups/{OUTER_GROUP}/transitiveMembers/microsoft.graph.team",
+                     token).json()["error"]["code"] == "Request_UnsupportedQuery"
+    # May list members but not read users: "limited information", the id and the type only.
+    grant(sandbox, env, ["ProfilePhoto.Read.All", "GroupMember.Read.All"])
+    limited = raw_graph(env, "GET", path + "?$select=id,userPrincipalName", token_for(env)).json()["value"]
+    assert len(limited) == 4 and all(u["id"] and u["userPrincipalName"] is None for u in limited)
+    sandbox.admin("DELETE", f"/tenants/contoso/groups/{OUTER_GROUP}")
+    assert raw_graph(env, "GET", path, token_for(env)).status_code == 404
+
+
+def test_group_admin_api_checks_members(sandbox, env):
+    for body in ({"members": ["ghost@nowhere.example"]}, {"groups": [INNER_GROUP]}):
+        with pytest.raises(AssertionError, match=" 404 "):
+            sandbox.admin("PUT", f"/tenants/contoso/groups/{OUTER_GROUP}", body)
+    with pytest.raises(AssertionError, match=" 400 "):
+        sandbox.admin("PUT", "/tenants/contoso/groups/sales", {})
+    nested_groups(sandbox, env)
+    groups = {g["id"]: g for g in sandbox.admin("GET", "/tenants/contoso/groups")["groups"]}
+    assert groups[OUTER_GROUP]["groups"] == [INNER_GROUP] and groups[INNER_GROUP]["devices"] == ["kiosk-1"]
+    sandbox.admin("POST", "/reset")
+    assert sandbox.admin("GET", "/tenants/contoso/groups")["groups"] == []
+
+
+def test_users_are_paged_with_absolute_next_links(sandbox, env):
+    token = token_for(env)
+    count = int(env["SANDBOX_GRAPH_USERS"])
+    single = raw_graph(env, "GET", "/v1.0/users", token).json()  # Microsoft's default page: 100
+    assert len(single["value"]) == count and "@odata.nextLink" not in single
+    assert set(single["value"][0]) == {"id", "userPrincipalName", "displayName", "mail"}
+    users, sizes, links = every_page(env, "/v1.0/users?$select=id,userPrincipalName&$top=20", token)
+    assert sizes == [20, 20, count - 40] and len({u["id"] for u in users}) == count
+    assert all(link.startswith(env["SANDBOX_GRAPH_URL"] + "/users?") and "$skiptoken=" in link
+               and "$select=id,userPrincipalName" in link for link in links)
+    sandbox.admin("PUT", "/config", {"page_size_default": 15, "page_size_max": 12})
+    assert every_page(env, "/v1.0/users", token)[1][0] == 12
+    assert every_page(env, "/v1.0/users?$top=999", token)[1][:2] == [12, 12]
+    too_big = raw_graph(env, "GET", "/v1.0/users?$top=1000", token)
+    assert too_big.status_code == 400 and "between 1 and 999" in too_big.json()["error"]["message"]
+    assert raw_graph(env, "GET", "/v1.0/users?$skiptoken=garbage", token).status_code == 400
+    assert raw_graph(env, "GET", "/v1.0/users?$select=nickname", token).status_code == 400
+
+
+@pytest.mark.parametrize("query_filter, numbers", [
+    ("department eq 'Finance'", range(2, 51, 5)),
+    ("accountEnabled eq false", range(10, 51, 10)),
+    ("startswith(userPrincipalName,'USER001')", range(10, 20)),
+    ("startswith(displayName,'User 004') and accountEnabled eq true", range(41, 50)),
+    ("userPrincipalName eq 'USER0003@{domain}' or mail eq 'user0004@{domain}'", (3, 4)),
+    ("(department eq 'Sales' or department eq 'Support') and accountEnabled eq false", range(10, 51, 10)),
+])
+def test_users_filter_subset(env, query_filter, numbers):
+    query = query_filter.format(domain=env["SANDBOX_TENANT_DOMAIN"])
+    users = every_page(env, "/v1.0/users?$select=userPrincipalName,department&$top=7&$filter="
+                       + urllib.parse.quote(query), token_for(env))[0]
+    assert sorted(u["userPrincipalName"] for u in users) == [upn(env, n) for n in numbers]
+
+
+@pytest.mark.parametrize("query_filter, code", [
+    ("city eq 'Paris'", "Request_UnsupportedQuery"),
+    ("department ne 'Sales'", "Request_UnsupportedQuery"),
+    ("endswith(mail,'.example')", "Request_UnsupportedQuery"),
+    ("startswith(department,'S')", "Request_UnsupportedQuery"),
+    ("department eq", "BadRequest"),
+])
+def test_unsupported_filters_are_400(env, query_filter, code):
+    response = raw_graph(env, "GET", "/v1.0/users?$filter=" + urllib.parse.quote(query_filter), token_for(env))
+    assert response.status_code == 400 and response.json()["error"]["code"] == code
+
+
+def test_listing_users_needs_user_read_all(sandbox, env):
+    denied = raw_graph(env, "GET", "/v1.0/users", token_for(env, client="READONLY_CLIENT"))
+    assert denied.status_code == 403 and denied.json()["error"]["code"] == "Authorization_RequestDenied"
+    grant(sandbox, env, ["ProfilePhoto.Read.All", "User.ReadBasic.All"], client="READONLY_CLIENT")
+    assert raw_graph(env, "GET", "/v1.0/users", token_for(env, client="READONLY_CLIENT")).status_code == 403
+    grant(sandbox, env, ["ProfilePhoto.Read.All", "Directory.Read.All"], client="READONLY_CLIENT")
+    assert raw_graph(env, "GET", "/v1.0/users", token_for(env, client="READONLY_CLIENT")).status_code == 200
 
 
 def test_the_admin_api_removes_one_users_photo(sandbox, env):

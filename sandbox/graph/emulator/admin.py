@@ -2,12 +2,13 @@
 import ipaddress
 import json
 import urllib.parse
+import uuid
 
 from . import credentials
 from .config import ConfigError
-from .directory import FEDERATION_AUDIENCE, FEDERATION_SUBJECT
+from .directory import FEDERATION_AUDIENCE, FEDERATION_SUBJECT, Group
 from .errors import GraphError, json_response
-from .graph import PHOTO_SOURCES
+from .graph import OBJECT_ID, PHOTO_SOURCES
 from .httpserver import Response
 
 
@@ -44,6 +45,9 @@ class Admin:
             ("PUT", "/tenants/{tenant}/users/{user}/photo", self.put_stored_photo),
             ("DELETE", "/tenants/{tenant}/users/{user}/photo", self.delete_stored_photo),
             ("PUT", "/tenants/{tenant}/apps/{client_id}/roles", self.set_app_roles),
+            ("GET", "/tenants/{tenant}/groups", self.list_groups),
+            ("PUT", "/tenants/{tenant}/groups/{group_id}", self.put_group),
+            ("DELETE", "/tenants/{tenant}/groups/{group_id}", self.delete_group),
             ("POST", "/tenants/{tenant}/tokens", self.mint_access_token),
             ("POST", "/oidc/token", self.mint_federated_token),
             ("GET", "/oidc/.well-known/openid-configuration", self.oidc_configuration),
@@ -140,7 +144,7 @@ class Admin:
         tenants = []
         for tenant in self.emulator.directory.tenants.values():
             tenants.append({"name": tenant.name, "id": tenant.id, "domain": tenant.domain,
-                            "users": len(tenant.users), "photoUpdateSettings": {"source": tenant.photo_update_source},
+                            "users": len(tenant.users), "groups": len(tenant.groups), "photoUpdateSettings": {"source": tenant.photo_update_source},
                             "first_user": tenant.users[0].user_principal_name if tenant.users else None,
                             "apps": [{"client_id": a.client_id, "display_name": a.display_name, "roles": a.roles}
                                      for a in tenant.apps.values()]})
@@ -201,6 +205,41 @@ class Admin:
             raise AdminError(404, f"no app '{client_id}' in tenant {tenant.name}")
         app.roles = list(self._json_body(request).get("roles", []))
         return json_response(200, {"client_id": app.client_id, "roles": app.roles})
+
+    @staticmethod
+    def _group_json(group):
+        return {"id": group.id, "displayName": group.display_name, "members": list(group.user_ids),
+                "groups": list(group.group_ids), "devices": [device["displayName"] for device in group.devices]}
+
+    async def list_groups(self, request, tenant):
+        tenant = self._tenant(tenant)
+        return json_response(200, {"groups": [self._group_json(g) for g in tenant.groups.values()]})
+
+    async def put_group(self, request, tenant, group_id):
+        """Body: {"displayName": ..., "members": [upn or id, ...], "groups": [group id, ...], "devices": [name, ...]}:
+        create or replace a group. Nested groups must exist; devices are made up, with ids derived from their names."""
+        tenant = self._tenant(tenant)
+        if not OBJECT_ID.match(group_id):
+            raise AdminError(400, f"a group id is a GUID, not '{group_id}'")
+        body = self._json_body(request)
+        group_id = group_id.lower()
+        nested = [str(g).lower() for g in body.get("groups", [])]
+        missing = [g for g in nested if g not in tenant.groups and g != group_id]
+        if missing:
+            raise AdminError(404, f"no group {', '.join(missing)} in tenant {tenant.name}: create nested groups first")
+        devices = [{"id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{tenant.id}/device/{name}")), "displayName": str(name)}
+                   for name in body.get("devices", [])]
+        group = Group(id=group_id, display_name=str(body.get("displayName") or group_id),
+                      user_ids=[self._user(tenant, str(key)).id for key in body.get("members", [])],
+                      group_ids=nested, devices=devices)
+        tenant.groups[group_id] = group
+        return json_response(200, self._group_json(group))
+
+    async def delete_group(self, request, tenant, group_id):
+        tenant = self._tenant(tenant)
+        if tenant.groups.pop(group_id.lower(), None) is None:
+            raise AdminError(404, f"no group '{group_id}' in tenant {tenant.name}")
+        return json_response(200, {"deleted": group_id.lower()})
 
     async def mint_access_token(self, request, tenant):
         """Body: {"client_id": ..., "lifetime_s": -60}: a Graph token without the token endpoint (e.g. expired)."""

@@ -29,6 +29,10 @@ DEFAULTS = {
     "jpeg_quality": 85,
     "delete_missing_photo_status": 404,
     "batch_max_requests": 20,
+    # Paged lists (GET /users, transitiveMembers): the page size without $top (Microsoft's default for users),
+    # and the most one page holds whatever $top asks (999 in Graph; lower it to page small tenants).
+    "page_size_default": 100,
+    "page_size_max": 999,
     "token_lifetime_s": 3600,
     "graph_audience": "https://graph.microsoft.com",
 }

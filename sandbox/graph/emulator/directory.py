@@ -26,15 +26,39 @@ class TenantSpec:
         return f"{self.name}.onmicrosoft.com"
 
 
+# Seeded users get one of these by their number (user0001: Engineering, user0002: Finance, ...), so that
+# $filter=department eq '...' can be tested; every tenth user (user0010, user0020, ...) is disabled.
+DEPARTMENTS = ("Engineering", "Finance", "Marketing", "Sales", "Support")
+# What GET /users returns without $select (user-list: "a default set of properties"); the rest need $select.
+DEFAULT_USER_PROPERTIES = ("id", "userPrincipalName", "displayName", "mail")
+
+
 @dataclass
 class User:
     id: str
     user_principal_name: str
     display_name: str
+    department: str = None
+    account_enabled: bool = True
+
+    def as_graph(self, every_property=False):
+        document = {"id": self.id, "userPrincipalName": self.user_principal_name,
+                    "displayName": self.display_name, "mail": self.user_principal_name,
+                    "department": self.department, "accountEnabled": self.account_enabled}
+        return document if every_property else {k: document[k] for k in DEFAULT_USER_PROPERTIES}
+
+
+@dataclass
+class Group:
+    """An Entra group: direct members are users (by id), nested groups (by id) and devices (id and name)."""
+    id: str
+    display_name: str
+    user_ids: list = field(default_factory=list)
+    group_ids: list = field(default_factory=list)
+    devices: list = field(default_factory=list)  # [{"id", "displayName"}]
 
     def as_graph(self):
-        return {"id": self.id, "userPrincipalName": self.user_principal_name,
-                "displayName": self.display_name, "mail": self.user_principal_name}
+        return {"id": self.id, "displayName": self.display_name}
 
 
 @dataclass
@@ -57,6 +81,7 @@ class Tenant:
     apps: dict  # client_id -> App
     photo_update_source: str = "cloud"
     allowed_roles: list = field(default_factory=list)
+    groups: dict = field(default_factory=dict)  # id (lower case) -> Group; none are seeded
 
     def __post_init__(self):
         self.users_by_key = {}
@@ -71,11 +96,36 @@ class Tenant:
     def find_user(self, key):
         return self.users_by_key.get(key.lower())
 
+    def find_group(self, group_id):
+        return self.groups.get(group_id.lower())
+
+    def transitive_members(self, group):
+        """Users, groups and devices under group, nested membership included, each once, in a stable order."""
+        members, seen, pending = [], {group.id}, [group]
+        while pending:
+            current = pending.pop(0)
+            for user_id in current.user_ids:
+                if user_id not in seen and user_id in self.users_by_key:
+                    seen.add(user_id)
+                    members.append(("user", self.users_by_key[user_id]))
+            for device in current.devices:
+                if device["id"] not in seen:
+                    seen.add(device["id"])
+                    members.append(("device", device))
+            for group_id in current.group_ids:
+                nested = self.find_group(group_id)
+                if nested is not None and nested.id not in seen:
+                    seen.add(nested.id)
+                    members.append(("group", nested))
+                    pending.append(nested)
+        return members
+
 
 def seed_users(tenant_id, spec):
     return [User(id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"{tenant_id}/{n}")),
                  user_principal_name=f"{spec.user_prefix}{n:04d}@{spec.domain}",
-                 display_name=f"{spec.user_prefix.capitalize()} {n:04d}")
+                 display_name=f"{spec.user_prefix.capitalize()} {n:04d}",
+                 department=DEPARTMENTS[(n - 1) % len(DEPARTMENTS)], account_enabled=n % 10 != 0)
             for n in range(1, spec.user_count + 1)]
 
 
@@ -141,7 +191,7 @@ class Directory:
 
     # -- live directory ----------------------------------------------------------------------
     def reset(self):
-        """Back to seed state: users re-created, per-tenant policy back to cloud, apps' roles as registered."""
+        """Back to seed state: users re-created, no groups, per-tenant policy back to cloud, apps' roles as registered."""
         self.tenants = {}
         for spec in self.specs:
             saved = self.state["tenants"][spec.name]

@@ -23,9 +23,10 @@ class GraphError(Exception):
             "date": utc_now_iso(), "request-id": request_id, "client-request-id": client_request_id}}}
 
 
-def not_found_user(user_key):
+def not_found_object(key):
+    """Microsoft's answer for a user, group or other directory object that is not there."""
     return GraphError(404, "Request_ResourceNotFound",
-                      f"Resource '{user_key}' does not exist or one of its queried reference-property "
+                      f"Resource '{key}' does not exist or one of its queried reference-property "
                       "objects are not present.")
 
 

@@ -1,13 +1,16 @@
 """Microsoft Graph: users, profile photos, photoUpdateSettings and JSON batching (v1.0 and beta alike)."""
 import asyncio
 import base64
+import binascii
 import json
+import re
 import urllib.parse
 from dataclasses import dataclass, field
 
 from . import errors
 from .errors import GraphError
 from .faults import DROP
+from .filters import user_filter
 from .httpserver import DropConnection
 from .photos import SIZES
 
@@ -18,6 +21,17 @@ WRITE_PHOTO = {"ProfilePhoto.ReadWrite.All", "User.ReadWrite.All"}
 READ_SETTINGS = {"PeopleSettings.Read.All", "PeopleSettings.ReadWrite.All"}
 WRITE_SETTINGS = {"PeopleSettings.ReadWrite.All"}
 PHOTO_SOURCES = ("cloud", "onPremises")
+# user-list, application permissions: User.ReadBasic.All is delegated only there (and reported refused for apps).
+LIST_USERS = {"User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}
+# group-list-transitivemembers, application permissions.
+READ_MEMBERS = {"GroupMember.Read.All", "GroupMember.ReadWrite.All", "Group.Read.All", "Group.ReadWrite.All",
+                "Directory.Read.All", "Directory.ReadWrite.All"}
+# Without one of these, user members come back "with limited information": @odata.type and id only.
+READ_USER_OBJECTS = LIST_USERS | {"User.ReadBasic.All"}
+DIRECTORY_PERMISSIONS = (READ_SETTINGS, WRITE_SETTINGS, LIST_USERS, READ_MEMBERS)
+MEMBER_TYPES = {"microsoft.graph.user": "user", "microsoft.graph.group": "group", "microsoft.graph.device": "device"}
+MAX_PAGE_SIZE = 999
+OBJECT_ID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
 @dataclass
@@ -79,7 +93,9 @@ class Graph:
         self.directory, self.authority, self.photos = directory, authority, photos
         self.throttle, self.faults, self.log, self.config = throttle, faults, log, config
         self.routes = [
-            ("GET", "/users", ANY_ROLE, self.list_users),
+            ("GET", "/users", LIST_USERS, self.list_users),
+            ("GET", "/groups/{group}/transitiveMembers", READ_MEMBERS, self.transitive_members),
+            ("GET", "/groups/{group}/transitiveMembers/{cast}", READ_MEMBERS, self.transitive_members),
             ("GET", "/users/{user}", ANY_ROLE, self.get_user),
             ("GET", "/users/{user}/photo", READ_PHOTO, self.photo_metadata),
             ("DELETE", "/users/{user}/photo", WRITE_PHOTO, self.delete_photo),
@@ -118,7 +134,8 @@ class Graph:
         if known_path:
             raise GraphError(405, "Request_BadRequest", f"The HTTP method '{method}' is not supported here.")
         unknown = next((s for s in segments if s.lower() not in
-                        {"users", "photo", "photos", "$value", "admin", "people", "photoupdatesettings"}),
+                        {"users", "photo", "photos", "$value", "admin", "people", "photoupdatesettings", "groups",
+                         "transitivemembers"}),
                        segments[-1] if segments else "")
         raise GraphError(400, "BadRequest", f"Resource not found for the segment '{unknown}'.")
 
@@ -146,8 +163,8 @@ class Graph:
                     await asyncio.sleep(latency_s)
                 self._authorize(claims, permission)
                 if "user" in params and user is None:
-                    raise errors.not_found_user(params["user"])
-                result = await handler(op, tenant, user, params)
+                    raise errors.not_found_object(params["user"])
+                result = await handler(op, tenant, user, params, claims)
         except GraphError as error:
             result = Result.from_error(error, request_id, client_request_id)
         return result, pattern, app_id
@@ -159,8 +176,7 @@ class Graph:
             if not roles:
                 raise insufficient_privileges()
         elif not roles & permission:
-            raise insufficient_privileges() if permission in (READ_SETTINGS, WRITE_SETTINGS) \
-                else errors.access_denied()
+            raise insufficient_privileges() if permission in DIRECTORY_PERMISSIONS else errors.access_denied()
 
     # -- $batch ------------------------------------------------------------------------------
     async def batch(self, op, authorization, request_id, client_request_id, latency_s):
@@ -237,27 +253,99 @@ class Graph:
 
     # -- handlers ----------------------------------------------------------------------------
     @staticmethod
-    def _select(document, op):
-        wanted = [f.strip() for f in op.query.get("$select", "").split(",") if f.strip()]
-        return {k: v for k, v in document.items() if not wanted or k in wanted}
+    def _selected(op):
+        return [f.strip() for f in op.query.get("$select", "").split(",") if f.strip()]
 
-    async def get_user(self, op, tenant, user, params):
+    def _user_document(self, user, op):
+        """The user's default properties, or those $select names (an unknown one is a 400, as in Graph)."""
+        wanted = self._selected(op)
+        if not wanted:
+            return user.as_graph()
+        document = user.as_graph(every_property=True)
+        for name in wanted:
+            if name not in document:
+                raise GraphError(400, "BadRequest", f"Could not find a property named '{name}' on type "
+                                                    "'microsoft.graph.user'.")
+        return {name: document[name] for name in document if name in wanted}
+
+    async def get_user(self, op, tenant, user, params, claims=None):
         return Result(200, json={"@odata.context": f"{ODATA}/{op.version}/$metadata#users/$entity",
-                                 **self._select(user.as_graph(), op)})
+                                 **self._user_document(user, op)})
 
-    async def list_users(self, op, tenant, user, params):
-        try:
-            top = min(max(int(op.query.get("$top") or 100), 1), 999)
-            start = max(int(op.query.get("$skiptoken") or 0), 0)
-        except ValueError:
-            raise GraphError(400, "BadRequest", "$top and $skiptoken must be integers.") from None
-        page = tenant.users[start:start + top]
-        body = {"@odata.context": f"{ODATA}/{op.version}/$metadata#users",
-                "value": [self._select(u.as_graph(), op) for u in page]}
-        if start + top < len(tenant.users):
-            body["@odata.nextLink"] = (f"{op.base_url}/{op.version}/users?"
-                                       f"$top={top}&$skiptoken={start + top}")
+    def _page(self, op, documents, context):
+        """One page of documents as Graph pages (https://learn.microsoft.com/graph/paging): $top (1 to 999,
+        default `page_size_default`), at most `page_size_max` a page, and an absolute @odata.nextLink that keeps
+        the request's other query options and adds an opaque $skiptoken."""
+        top_text = op.query.get("$top")
+        if top_text is not None:
+            if not top_text.isdigit() or not 1 <= int(top_text) <= MAX_PAGE_SIZE:
+                raise GraphError(400, "Request_BadRequest", f"Invalid page size specified: '{top_text}'. Must be "
+                                                            f"between 1 and {MAX_PAGE_SIZE} inclusive.")
+            size = int(top_text)
+        else:
+            size = int(self.config["page_size_default"])
+        size = max(1, min(size, int(self.config["page_size_max"])))
+        start = self._skiptoken_offset(op.query.get("$skiptoken"))
+        body = {"@odata.context": f"{ODATA}/{op.version}/$metadata#{context}", "value": documents[start:start + size]}
+        if start + size < len(documents):
+            query = {k: v for k, v in op.query.items() if k != "$skiptoken"}
+            query["$skiptoken"] = base64.urlsafe_b64encode(f"offset:{start + size}".encode()).decode().rstrip("=")
+            body["@odata.nextLink"] = (f"{op.base_url}/{op.version}{op.path}?" +
+                                       urllib.parse.urlencode(query, quote_via=urllib.parse.quote, safe="$,'()"))
         return Result(200, json=body)
+
+    @staticmethod
+    def _skiptoken_offset(token):
+        if token is None:
+            return 0
+        try:
+            kind, _, offset = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode().partition(":")
+            if kind == "offset" and offset.isdigit():
+                return int(offset)
+        except (binascii.Error, UnicodeDecodeError, ValueError):
+            pass
+        raise GraphError(400, "Request_BadRequest", "The specified page token value has expired or is invalid.")
+
+    async def list_users(self, op, tenant, user, params, claims=None):
+        users = sorted(tenant.users, key=lambda u: u.id)  # Graph documents no order; clients must sort
+        if op.query.get("$filter") is not None:
+            matches = user_filter(op.query["$filter"])
+            users = [u for u in users if matches(u.as_graph(every_property=True))]
+        return self._page(op, [self._user_document(u, op) for u in users], "users")
+
+    async def transitive_members(self, op, tenant, user, params, claims=None):
+        group_id = params["group"]
+        if not OBJECT_ID.match(group_id):
+            raise GraphError(400, "Request_BadRequest", f"Invalid object identifier '{group_id}'.")
+        group = tenant.find_group(group_id)
+        if group is None:
+            raise errors.not_found_object(group_id)
+        if "$filter" in op.query:
+            raise GraphError(400, "Request_UnsupportedQuery", "$filter on transitiveMembers needs the advanced query "
+                             "parameters (ConsistencyLevel: eventual and $count=true), which the sandbox does not emulate.")
+        wanted_type = None
+        if "cast" in params:
+            wanted_type = MEMBER_TYPES.get(params["cast"].lower())
+            if wanted_type is None:
+                raise GraphError(400, "Request_UnsupportedQuery", f"The type cast '{params['cast']}' names no "
+                                                                  "supported member type.")
+        full_users = bool(set((claims or {}).get("roles") or ()) & READ_USER_OBJECTS)
+        documents = [self._member_document(kind, member, op, full_users)
+                     for kind, member in tenant.transitive_members(group) if wanted_type in (None, kind)]
+        context = "directoryObjects" if wanted_type is None else f"{wanted_type}s"
+        return self._page(op, documents, context)
+
+    def _member_document(self, kind, member, op, full_users):
+        odata_type = f"#microsoft.graph.{kind}"
+        if kind == "user" and not full_users:
+            # "members of that type are returned but with limited information" (group-list-transitivemembers)
+            names = self._selected(op) or list(member.as_graph())
+            return {"@odata.type": odata_type, **{name: None for name in names}, "id": member.id}
+        if kind == "user":
+            return {"@odata.type": odata_type, **self._user_document(member, op)}
+        document = member.as_graph() if kind == "group" else {"id": member["id"], "displayName": member["displayName"]}
+        wanted = self._selected(op)
+        return {"@odata.type": odata_type, **{k: v for k, v in document.items() if not wanted or k in wanted}}
 
     def _stored_photo(self, tenant, user, params):
         photo = self.photos.get(tenant.id, user.id)
@@ -270,24 +358,24 @@ class Graph:
                 raise errors.image_not_found()
         return photo, side
 
-    async def photo_metadata(self, op, tenant, user, params):
+    async def photo_metadata(self, op, tenant, user, params, claims=None):
         photo, side = self._stored_photo(tenant, user, params)
         context = f"users('{user.id}')/photo/$entity" if "size" not in params else f"users('{user.id}')/photos/$entity"
         return Result(200, json={"@odata.context": f"{ODATA}/{op.version}/$metadata#{context}",
                                  **photo.metadata(side)})
 
-    async def list_photo_sizes(self, op, tenant, user, params):
+    async def list_photo_sizes(self, op, tenant, user, params, claims=None):
         photo = self.photos.get(tenant.id, user.id)
         sizes = photo.sizes if photo else ()
         return Result(200, json={"@odata.context": f"{ODATA}/{op.version}/$metadata#users('{user.id}')/photos",
                                  "value": [photo.metadata(side) for side in sizes]})
 
-    async def photo_content(self, op, tenant, user, params):
+    async def photo_content(self, op, tenant, user, params, claims=None):
         photo, side = self._stored_photo(tenant, user, params)
         return Result(200, content=await self.photos.content(photo, side), content_type="image/jpeg",
                       headers={"ETag": photo.etag})
 
-    async def upload_photo(self, op, tenant, user, params):
+    async def upload_photo(self, op, tenant, user, params, claims=None):
         if tenant.photo_update_source == "onPremises":
             raise photo_update_blocked()
         if op.content_type not in self.config["accepted_photo_content_types"]:
@@ -299,7 +387,7 @@ class Graph:
         await self.photos.put(tenant.id, user.id, op.body)
         return Result(200)
 
-    async def delete_photo(self, op, tenant, user, params):
+    async def delete_photo(self, op, tenant, user, params, claims=None):
         if tenant.photo_update_source == "onPremises":
             raise photo_update_blocked()
         if not self.photos.delete(tenant.id, user.id) and self.config["delete_missing_photo_status"] == 404:
@@ -310,10 +398,10 @@ class Graph:
         return {"@odata.context": f"{ODATA}/{op.version}/$metadata#admin/people/photoUpdateSettings/$entity",
                 "id": tenant.id, "source": tenant.photo_update_source, "allowedRoles": list(tenant.allowed_roles)}
 
-    async def get_photo_settings(self, op, tenant, user, params):
+    async def get_photo_settings(self, op, tenant, user, params, claims=None):
         return Result(200, json=self._settings(op, tenant))
 
-    async def update_photo_settings(self, op, tenant, user, params):
+    async def update_photo_settings(self, op, tenant, user, params, claims=None):
         try:
             changes = json.loads(op.body or b"{}")
         except ValueError:

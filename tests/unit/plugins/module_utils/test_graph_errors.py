@@ -15,6 +15,8 @@ WHERE = _graph_auth.endpoints(params())
 READ = _graph_errors.Operation("reading the photo of alice", _graph_errors.READ_PERMISSION)
 WRITE = _graph_errors.Operation("uploading the photo of alice", _graph_errors.WRITE_PERMISSION, write=True)
 LOOKUP = _graph_errors.Operation("looking up user 'alice'", _graph_errors.USER_PERMISSION, user="alice")
+GROUP_LISTING = _graph_errors.Operation("listing the members of group g", "GroupMember.Read.All", group="g")
+FILTER_LISTING = _graph_errors.Operation("listing users", "User.Read.All", query_filter="department ne 'x'")
 
 
 def api_error(status: int, code: str = "", message: str = "", headers: dict | None = None):
@@ -33,6 +35,12 @@ def api_error(status: int, code: str = "", message: str = "", headers: dict | No
     (api_error(400, "ValidationWidthTooSmall", "23 pixels wide"), WRITE, "larger or different picture"),
     (api_error(429, "TooManyRequests", headers={"Retry-After": "30"}), WRITE, "wait 30 s"),
     (api_error(503, "ServiceUnavailable"), READ, "Try again later"),
+    (api_error(404, "Request_ResourceNotFound", "Resource 'g' does not exist"), GROUP_LISTING,
+     "No Entra group has the object id 'g' in the tenant (HTTP 404 Request_ResourceNotFound"),
+    (api_error(400, "Request_UnsupportedQuery", "Unsupported query."), FILTER_LISTING,
+     "refused the user filter \"department ne 'x'\" as unsupported or invalid (HTTP 400 Request_UnsupportedQuery"),
+    (api_error(403, "Authorization_RequestDenied", "Insufficient privileges"), GROUP_LISTING,
+     "application permission GroupMember.Read.All"),
 ])
 def test_graph_answers_become_a_sentence_saying_what_to_do(error, operation, expected):
     assert expected in _graph_errors.explain_api_error(error, operation, WHERE)
