@@ -149,3 +149,33 @@ def test_an_ad_group_that_does_not_exist_is_named_in_the_error(sides):
     missing = "CN=No such group,%s" % sides[0].ou
     outcome = run_task({"m365.photos.ad_thumbnail_photo_info": dict(group=missing)}, module_defaults=ldap())
     assert outcome.failed and "No group has the distinguished name" in outcome.msg, outcome.msg
+
+
+ENTRA_GROUP = "5b0c7e2a-9d41-4c3e-8f6a-2e7d1c9b4a35"
+ENTRA_NESTED = "a41f3c8d-6e2b-4b7a-9c15-0d8e7f6a5b43"
+
+
+def test_the_cloud_as_the_source_scoped_by_an_entra_group_takes_exactly_its_members(sides, tmp_path):
+    """Users 5-8 directly, 9-10 through a nested group (and a device, which is not a user); 13 is outside."""
+    directory, graph, _ = sides
+    held = seed_the_broken_state(directory, graph)
+    graph.admin("PUT", "/tenants/contoso/groups/%s" % ENTRA_NESTED,
+                {"displayName": "Photo nested", "members": [USERS[8], USERS[9]], "devices": ["kiosk"]})
+    graph.admin("PUT", "/tenants/contoso/groups/%s" % ENTRA_GROUP,
+                {"displayName": "Photo scope", "members": USERS[4:8], "groups": [ENTRA_NESTED]})
+    graph.admin("PUT", "/tenants/contoso/apps/%s/roles" % graph.env["SANDBOX_CLIENT_ID"], {"roles": [
+        "ProfilePhoto.ReadWrite.All", "User.Read.All", "PeopleSettings.Read.All", "GroupMember.Read.All"]})
+    try:
+        source = dict(photo_sync_source="cloud", photo_sync_scope=dict(entra_group=ENTRA_GROUP))
+        first = run_role(str(tmp_path), graph, "first", **source)
+        written = sorted(entry["identity"].lower() for entry in first["ad"]["entries"])
+        assert written == [USERS[n - 1] for n in range(5, 11)], written
+        assert first["ad"]["summary"]["changed"] == 6, first["ad"]
+        for number in range(5, 11):
+            assert _image.compare(directory.photo(USERS[number - 1]), held[number][1]).same, number
+        assert unchanged_since(held, directory, graph, (1, 2, 3, 4, 11, 12, OUTSIDE))
+        second = run_role(str(tmp_path), graph, "second", **source)
+        assert second["ad"]["summary"]["changed"] == 0, second
+    finally:
+        for group in (ENTRA_GROUP, ENTRA_NESTED):
+            graph.admin("DELETE", "/tenants/contoso/groups/%s" % group)
