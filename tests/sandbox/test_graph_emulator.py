@@ -574,3 +574,84 @@ def test_the_admin_api_removes_one_users_photo(sandbox, env):
     sandbox.admin("DELETE", "/tenants/contoso/users/%s/photo" % user)  # no photo: still 204
     with pytest.raises(AssertionError, match=" 404 "):
         sandbox.admin("GET", "/tenants/contoso/users/%s/photo" % user, raw=True)
+
+
+# -- variants of Microsoft's answers (docs/sandbox.md) ----------------------------------------
+
+MAILBOX_ANSWERS = {"none": (404, "ErrorItemNotFound", "not found in the store"),
+                   "on_premises": (404, "MailboxNotHostedInExchangeOnline", "on-premise"),
+                   "unlicensed": (404, "UnknownError", "ProfileNotFoundException")}
+
+
+def batch(env, token, requests):
+    response = raw_graph(env, "POST", "/v1.0/$batch", token, json={"requests": requests})
+    assert response.status_code == 200
+    return {item["id"]: item for item in response.json()["responses"]}
+
+
+@pytest.mark.parametrize("kind", sorted(MAILBOX_ANSWERS))
+def test_mailbox_kinds_fail_every_photo_call(sandbox, env, kind):
+    user, token = first_user(env), token_for(env)
+    sandbox.admin("PUT", f"/tenants/contoso/users/{user}/photo", jpeg((120, 120)))
+    assert sandbox.admin("PUT", f"/tenants/contoso/users/{user}/mailbox", {"kind": kind})["kind"] == kind
+    status, code, words = MAILBOX_ANSWERS[kind]
+    calls = [("GET", "photo"), ("GET", "photo/$value"), ("GET", "photos/96x96"), ("DELETE", "photo/$value")]
+    for method, path in calls:
+        answer = raw_graph(env, method, f"/v1.0/users/{user}/{path}", token)
+        assert answer.status_code == status and answer.json()["error"]["code"] == code, (method, path)
+        assert words in answer.json()["error"]["message"]
+    put = raw_graph(env, "PUT", f"/v1.0/users/{user}/photo/$value", token, content=jpeg(),
+                    headers={"Content-Type": "image/jpeg"})
+    assert put.status_code == status and put.json()["error"]["code"] == code
+    items = batch(env, token, [{"id": "p", "method": "GET", "url": f"/users/{user}/photo"},
+                               {"id": "u", "method": "GET", "url": f"/users/{user}"}])
+    assert items["p"]["status"] == status and items["p"]["body"]["error"]["code"] == code
+    assert items["u"]["status"] == 200  # the user is there; only its photo cannot be reached
+    sandbox.admin("POST", "/reset")
+    assert raw_graph(env, "GET", f"/v1.0/users/{user}/photo", token).status_code == 404  # back: no photo
+    with pytest.raises(AssertionError, match="400"):
+        sandbox.admin("PUT", f"/tenants/contoso/users/{user}/mailbox", {"kind": "hosted"})
+
+
+def test_no_photo_answers(sandbox, env):
+    user, token = first_user(env), token_for(env)
+    sandbox.admin("PUT", "/config", {"no_photo_answer": "ErrorEntityNotFound"})
+    answer = raw_graph(env, "GET", f"/v1.0/users/{user}/photo", token)
+    assert answer.status_code == 404 and answer.json()["error"]["code"] == "ErrorEntityNotFound"
+    assert "ImageNotFoundException" in answer.json()["error"]["message"]
+    sandbox.admin("PUT", "/config", {"no_photo_answer": "1x1"})
+    metadata = raw_graph(env, "GET", f"/v1.0/users/{user}/photo", token)
+    assert metadata.status_code == 200
+    assert {k: metadata.json()[k] for k in ("id", "width", "height", "@odata.mediaContentType")} == {
+        "id": "1X1", "width": 1, "height": 1, "@odata.mediaContentType": "image/gif"}
+    content = raw_graph(env, "GET", f"/v1.0/users/{user}/photo/$value", token)
+    assert content.status_code == 200 and content.headers["content-type"] == "image/gif"
+    assert Image.open(io.BytesIO(content.content)).size == (1, 1)
+    sandbox.admin("PUT", "/config", {"no_photo_answer": "ImageNotFound"})
+    assert raw_graph(env, "GET", f"/v1.0/users/{user}/photo", token).json()["error"]["code"] == "ImageNotFound"
+    with pytest.raises(AssertionError, match="400"):
+        sandbox.admin("PUT", "/config", {"no_photo_answer": "404"})
+
+
+def test_entra_store_keeps_dimensions_and_answers_other_sizes_1x1(sandbox, env):
+    user, token = first_user(env), token_for(env)
+    sandbox.admin("PUT", "/config", {"photo_store": "entra"})
+    put = raw_graph(env, "PUT", f"/v1.0/users/{user}/photo/$value", token, content=jpeg((900, 700)),
+                    headers={"Content-Type": "image/jpeg"})
+    assert put.status_code == 200
+    metadata = raw_graph(env, "GET", f"/v1.0/users/{user}/photo", token).json()
+    assert (metadata["id"], metadata["width"], metadata["height"]) == ("900X700", 900, 700)
+    content = raw_graph(env, "GET", f"/v1.0/users/{user}/photo/$value", token)
+    assert Image.open(io.BytesIO(content.content)).size == (900, 700) and content.content != jpeg((900, 700))
+    sized = raw_graph(env, "GET", f"/v1.0/users/{user}/photos/96x96", token).json()
+    assert (sized["id"], sized["width"], sized["height"]) == ("1X1", 1, 1)
+    items = batch(env, token, [{"id": "v", "method": "GET", "url": f"/users/{user}/photos/96x96/$value"}])
+    assert items["v"]["status"] == 200 and items["v"]["headers"]["Content-Type"] == "image/gif"
+    listed = raw_graph(env, "GET", f"/v1.0/users/{user}/photos", token).json()["value"]
+    assert [item["id"] for item in listed] == ["900X700"]
+    stored = sandbox.admin("GET", f"/tenants/contoso/users/{user}/photo", raw=True)[1]
+    assert (stored["X-Sandbox-Photo-Width"], stored["X-Sandbox-Photo-Height"]) == ("900", "700")
+    sandbox.admin("PUT", "/config", {"photo_store": "exchange"})  # photos stored before keep their form
+    assert raw_graph(env, "GET", f"/v1.0/users/{user}/photo", token).json()["width"] == 900
+    with pytest.raises(AssertionError, match="400"):
+        sandbox.admin("PUT", "/config", {"photo_store": "aad"})

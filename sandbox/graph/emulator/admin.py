@@ -4,7 +4,7 @@ import json
 import urllib.parse
 import uuid
 
-from . import credentials
+from . import credentials, variants
 from .config import ConfigError
 from .directory import FEDERATION_AUDIENCE, FEDERATION_SUBJECT, Group
 from .errors import GraphError, json_response
@@ -44,6 +44,7 @@ class Admin:
             ("GET", "/tenants/{tenant}/users/{user}/photo", self.get_stored_photo),
             ("PUT", "/tenants/{tenant}/users/{user}/photo", self.put_stored_photo),
             ("DELETE", "/tenants/{tenant}/users/{user}/photo", self.delete_stored_photo),
+            ("PUT", "/tenants/{tenant}/users/{user}/mailbox", self.set_mailbox),
             ("PUT", "/tenants/{tenant}/apps/{client_id}/roles", self.set_app_roles),
             ("GET", "/tenants/{tenant}/groups", self.list_groups),
             ("PUT", "/tenants/{tenant}/groups/{group_id}", self.put_group),
@@ -112,6 +113,9 @@ class Admin:
 
     async def update_config(self, request):
         changes = self._json_body(request)
+        for key, allowed in (("photo_store", variants.PHOTO_STORES), ("no_photo_answer", variants.NO_PHOTO_ANSWERS)):
+            if key in changes and changes[key] not in allowed:
+                raise AdminError(400, f"{key} must be one of {', '.join(allowed)}")
         try:
             self.emulator.config.update(changes)
         except ConfigError as error:
@@ -177,7 +181,7 @@ class Admin:
         return Response(200, content, {
             "Content-Type": "image/jpeg", "X-Sandbox-Photo-Etag": photo.etag,
             "X-Sandbox-Photo-Sizes": ",".join(str(s) for s in photo.sizes),
-            "X-Sandbox-Photo-Width": str(photo.largest), "X-Sandbox-Photo-Height": str(photo.largest),
+            "X-Sandbox-Photo-Width": str(photo.width), "X-Sandbox-Photo-Height": str(photo.height),
             "X-Sandbox-Photo-Uploaded-At": f"{photo.uploaded_at:.3f}"})
 
     async def put_stored_photo(self, request, tenant, user):
@@ -196,6 +200,16 @@ class Admin:
         user = self._user(tenant, user)
         self.emulator.photos.delete(tenant.id, user.id)
         return Response(204, b"", {})
+
+    async def set_mailbox(self, request, tenant, user):
+        """Body: {"kind": "exchange_online" | "none" | "on_premises" | "unlicensed"}: what the user's photo calls
+        answer (variants.mailbox_error); back to exchange_online on reset."""
+        user = self._user(self._tenant(tenant), user)
+        kind = self._json_body(request).get("kind")
+        if kind not in variants.MAILBOX_KINDS:
+            raise AdminError(400, f"kind must be one of {', '.join(variants.MAILBOX_KINDS)}")
+        user.mailbox = kind
+        return json_response(200, {"user": user.user_principal_name, "kind": kind})
 
     async def set_app_roles(self, request, tenant, client_id):
         """Change an app's application permissions; like the real service, only new tokens carry them."""

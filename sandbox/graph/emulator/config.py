@@ -28,6 +28,9 @@ DEFAULTS = {
     "accepted_photo_content_types": ["image/jpeg"],
     "jpeg_quality": 85,
     "delete_missing_photo_status": 404,
+    # variants.py: "exchange" (square sizes) or "entra" (own dimensions); "ImageNotFound", "ErrorEntityNotFound", "1x1".
+    "photo_store": "exchange",
+    "no_photo_answer": "ImageNotFound",
     "batch_max_requests": 20,
     # Paged lists (GET /users, transitiveMembers): the page size without $top (Microsoft's default for users),
     # and the most one page holds whatever $top asks (999 in Graph; lower it to page small tenants).

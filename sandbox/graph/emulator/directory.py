@@ -40,6 +40,7 @@ class User:
     display_name: str
     department: str = None
     account_enabled: bool = True
+    mailbox: str = "exchange_online"  # variants.MAILBOX_KINDS, set through the admin API
 
     def as_graph(self, every_property=False):
         document = {"id": self.id, "userPrincipalName": self.user_principal_name,

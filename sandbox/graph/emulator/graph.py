@@ -7,7 +7,7 @@ import re
 import urllib.parse
 from dataclasses import dataclass, field
 
-from . import errors
+from . import errors, variants
 from .errors import GraphError
 from .faults import DROP
 from .filters import user_filter
@@ -164,6 +164,8 @@ class Graph:
                 self._authorize(claims, permission)
                 if "user" in params and user is None:
                     raise errors.not_found_object(params["user"])
+                if pattern.startswith("/users/{user}/photo") and variants.mailbox_error(user.mailbox):
+                    raise variants.mailbox_error(user.mailbox)
                 result = await handler(op, tenant, user, params, claims)
         except GraphError as error:
             result = Result.from_error(error, request_id, client_request_id)
@@ -348,12 +350,19 @@ class Graph:
         return {"@odata.type": odata_type, **{k: v for k, v in document.items() if not wanted or k in wanted}}
 
     def _stored_photo(self, tenant, user, params):
+        """(photo, side): side None for the largest; photo None for "no photo" answered the 1x1 way, side 1 for a
+        size an Entra photo does not have (answered 1X1 too, beta profilephoto-get)."""
         photo = self.photos.get(tenant.id, user.id)
         if photo is None:
-            raise errors.image_not_found()
+            error = variants.no_photo_error(self.config["no_photo_answer"])
+            if error:
+                raise error
+            return None, None
         side = photo.largest
         if "size" in params:
             side = parse_size(params["size"])
+            if photo.dimensions and side is not None:
+                return photo, 1
             if side is None or side not in photo.sizes:
                 raise errors.image_not_found()
         return photo, side
@@ -361,17 +370,19 @@ class Graph:
     async def photo_metadata(self, op, tenant, user, params, claims=None):
         photo, side = self._stored_photo(tenant, user, params)
         context = f"users('{user.id}')/photo/$entity" if "size" not in params else f"users('{user.id}')/photos/$entity"
-        return Result(200, json={"@odata.context": f"{ODATA}/{op.version}/$metadata#{context}",
-                                 **photo.metadata(side)})
+        metadata = variants.placeholder(photo.etag if photo else "") if photo is None or side == 1 else photo.metadata(side)
+        return Result(200, json={"@odata.context": f"{ODATA}/{op.version}/$metadata#{context}", **metadata})
 
     async def list_photo_sizes(self, op, tenant, user, params, claims=None):
         photo = self.photos.get(tenant.id, user.id)
-        sizes = photo.sizes if photo else ()
+        sizes = (photo.sizes or (None,)) if photo else ()
         return Result(200, json={"@odata.context": f"{ODATA}/{op.version}/$metadata#users('{user.id}')/photos",
                                  "value": [photo.metadata(side) for side in sizes]})
 
     async def photo_content(self, op, tenant, user, params, claims=None):
         photo, side = self._stored_photo(tenant, user, params)
+        if photo is None or side == 1:
+            return Result(200, content=variants.GIF_1X1, content_type="image/gif")
         return Result(200, content=await self.photos.content(photo, side), content_type="image/jpeg",
                       headers={"ETag": photo.etag})
 
@@ -391,7 +402,7 @@ class Graph:
         if tenant.photo_update_source == "onPremises":
             raise photo_update_blocked()
         if not self.photos.delete(tenant.id, user.id) and self.config["delete_missing_photo_status"] == 404:
-            raise errors.image_not_found()
+            raise variants.no_photo_error(self.config["no_photo_answer"]) or errors.image_not_found()
         return Result(204)
 
     def _settings(self, op, tenant):

@@ -6,7 +6,10 @@ Choices (the real service documents none of them):
   the shorter side of the upload;
 - re-encoding is lazy (first read of the bytes), so a bulk upload costs only a validation decode at
   reduced scale; the work runs in a thread so the event loop keeps serving;
-- every upload gets a new media ETag, even of identical bytes.
+- every upload gets a new media ETag, even of identical bytes;
+- with photo_store "entra" (a photo kept in Entra ID: "any dimension", profilephoto-get), the upload keeps its
+  own dimensions (no crop, no size limit but the byte limit) and is the only size served; its id is "WxH" with
+  a capital X (the id's case varies in Microsoft's answers).
 """
 import asyncio
 import hashlib
@@ -53,7 +56,8 @@ def served_sizes(width, height):
 def render_square(data, side, quality):
     image = ImageOps.exif_transpose(Image.open(io.BytesIO(data)))
     image = image.convert("RGB")
-    image = ImageOps.fit(image, (side, side), Image.Resampling.LANCZOS)
+    if side is not None:  # None: as uploaded (the Entra store)
+        image = ImageOps.fit(image, (side, side), Image.Resampling.LANCZOS)
     out = io.BytesIO()
     image.save(out, "JPEG", quality=quality, optimize=False, progressive=False)
     return out.getvalue()
@@ -66,12 +70,24 @@ class StoredPhoto:
     etag: str
     uploaded_at: float
     renders: dict = field(default_factory=dict)
+    dimensions: tuple = None  # (width, height) of a photo kept as uploaded (the Entra store), else None
 
     @property
     def largest(self):
-        return self.sizes[-1]
+        return None if self.dimensions else self.sizes[-1]
+
+    @property
+    def width(self):
+        return self.dimensions[0] if self.dimensions else self.largest
+
+    @property
+    def height(self):
+        return self.dimensions[1] if self.dimensions else self.largest
 
     def metadata(self, side=None):
+        if self.dimensions and side is None:
+            return {"@odata.mediaContentType": "image/jpeg", "@odata.mediaEtag": self.etag,
+                    "id": f"{self.width}X{self.height}", "width": self.width, "height": self.height}
         side = side or self.largest
         return {"@odata.mediaContentType": "image/jpeg", "@odata.mediaEtag": self.etag,
                 "id": f"{side}x{side}", "width": side, "height": side}
@@ -89,8 +105,9 @@ class PhotoStore:
         min_px = int(self.config["min_photo_px"])
         width, height = await asyncio.get_running_loop().run_in_executor(None, inspect_upload, data, min_px)
         etag = 'W/"' + hashlib.sha256(data + uuid.uuid4().bytes).hexdigest()[:40] + '"'
-        photo = StoredPhoto(upload=data, sizes=served_sizes(width, height), etag=etag,
-                            uploaded_at=time.time())
+        entra = self.config["photo_store"] == "entra"
+        photo = StoredPhoto(upload=data, sizes=() if entra else served_sizes(width, height), etag=etag,
+                            uploaded_at=time.time(), dimensions=(width, height) if entra else None)
         self.photos[(tenant_id, user_id)] = photo
         return photo
 
