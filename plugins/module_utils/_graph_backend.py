@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from contextlib import asynccontextmanager
 
-from ansible_collections.m365.photos.plugins.module_utils import _graph_batch, _graph_session, _image
+from ansible_collections.m365.photos.plugins.module_utils import _graph_batch, _graph_photo_answers as answers, _graph_session, _image
 from ansible_collections.m365.photos.plugins.module_utils._decision import Current
 from ansible_collections.m365.photos.plugins.module_utils._graph_errors import (
     READ_PERMISSION, USER_PERMISSION, Operation,
 )
 from ansible_collections.m365.photos.plugins.module_utils._graph_users import user_path, user_problem
-from ansible_collections.m365.photos.plugins.module_utils._graph_sizes import COMPARISON_SIDE, SERVED, metadata_of
+from ansible_collections.m365.photos.plugins.module_utils._graph_sizes import COMPARISON_SIDE, SERVED
 
 # Requests in flight at once (a $batch is one request): see the concurrency option's documentation.
 DEFAULT_CONCURRENCY = 16
@@ -38,7 +38,8 @@ class GraphBackend:
         self.runner = _graph_batch.BatchRunner(session.post_batch, self.write_concurrency)
 
     def _explain(self, answer, doing: str, permission: str = READ_PERMISSION, user: str | None = None) -> str:
-        return self.session.explain_answer(answer, Operation(doing, permission, user=user))
+        """A failed answer's sentence; every call but the user's look-up is one on the photo."""
+        return self.session.explain_answer(answer, Operation(doing, permission, user=user, photo=user is None))
 
     async def look_up(self, jobs: list) -> None:
         items = []
@@ -52,13 +53,10 @@ class GraphBackend:
             if job.wants_preview:
                 items.append(_graph_batch.Item((index, "preview"), "GET", "%s/photos/%dx%d/$value" % (
                     path, COMPARISON_SIDE, COMPARISON_SIDE)))
-        answers: dict = {}
-        for item, answer in zip(items, await self.runner.run(items)):
-            index, kind = item.key
-            answers.setdefault(index, {})[kind] = answer
+        found = _graph_batch.by_key(items, await self.runner.run(items))
         for index, job in enumerate(jobs):
-            if index in answers:
-                self._apply(job, answers[index])
+            if index in found:
+                self._apply(job, found[index])
 
     def _apply(self, job, found: dict) -> None:
         name = job.entry.name
@@ -70,18 +68,16 @@ class GraphBackend:
         if not job.ref:
             job.error = "Microsoft Graph answered the look-up of user '%s' without an id; nothing was changed." % name
             return
-        if photo.status == 404:
+        if answers.no_photo(photo):
             return
         if not photo.ok:
             job.error = self._explain(photo, "reading the photo of %s" % name)
             return
-        metadata = metadata_of(photo.body if isinstance(photo.body, dict) else None)
-        if metadata is None:
-            return
-        job.current = Current(facts=metadata.facts())
-        if preview is not None and preview.ok and isinstance(preview.body, (bytes, bytearray)):
-            job.current.preview = bytes(preview.body)
-        elif preview is not None and not preview.ok and preview.status != 404:
+        job.current = Current(facts=answers.metadata(photo).facts())
+        if preview is None or answers.no_photo(preview):
+            return  # no 96x96 size (a smaller photo, or one kept in Entra ID): decide() asks for the largest
+        job.current.preview = answers.picture(preview)
+        if not preview.ok:
             job.error = self._explain(preview, "downloading the photo of %s" % name)
 
     async def _download_largest(self, jobs: list) -> list:
@@ -90,11 +86,9 @@ class GraphBackend:
                  for index, job in enumerate(jobs)]
         photos = []
         for job, answer in zip(jobs, await self.runner.run(items)):
-            if answer.ok and isinstance(answer.body, (bytes, bytearray)):
-                photos.append(bytes(answer.body))
-            else:
+            photos.append(answers.picture(answer))
+            if photos[-1] is None:
                 job.error = self._explain(answer, "downloading the photo of %s" % job.entry.name)
-                photos.append(None)
         return photos
 
     async def read_previews(self, jobs: list) -> None:
@@ -120,7 +114,7 @@ class GraphBackend:
             return
         items = [_graph_batch.Item(index, "GET", user_path(job.ref) + "/photo") for index, job in enumerate(jobs)]
         for job, answer in zip(jobs, await self.runner.run(items)):
-            stored = metadata_of(answer.body) if answer.ok and isinstance(answer.body, dict) else None
+            stored = answers.metadata(answer)
             job.stored = stored.facts() if stored else None
 
     @staticmethod

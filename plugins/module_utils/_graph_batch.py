@@ -121,6 +121,15 @@ def parse(payload: dict | bytes | str, count: int) -> list:
     return [answer or Answer(status=0, body=missing) for answer in answers]
 
 
+def by_key(items: list, answers: list) -> dict:
+    """{first part of an item's key: {second part: its answer}} for items keyed (index, kind)."""
+    found: dict = {}
+    for item, answer in zip(items, answers):
+        index, kind = item.key
+        found.setdefault(index, {})[kind] = answer
+    return found
+
+
 def retry_delay(answer: Answer, attempt: int, rng: random.Random | None = None) -> float:
     """Seconds to wait before sending an item again: its Retry-After, else exponential backoff with jitter."""
     value = answer.header("Retry-After")

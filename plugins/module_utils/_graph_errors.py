@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from ansible_collections.m365.photos.plugins.module_utils._errors import PhotoError
 from ansible_collections.m365.photos.plugins.module_utils._limits import GRAPH_RETRYABLE_STATUSES
+from ansible_collections.m365.photos.plugins.module_utils._graph_photo_answers import mailbox_cause
 from ansible_collections.m365.photos.plugins.module_utils._graph_auth import (
     Endpoints, GraphConfigError, chosen_auth_method,
 )
@@ -39,6 +40,7 @@ class Operation:
     write: bool = False
     group: str | None = None  # listing this group's members
     query_filter: str | None = None  # listing the users this $filter selects
+    photo: bool = False  # a call on the user's photo: a 400/404 may say the photo cannot be reached at all
 
 
 def scrub(text: str, params: dict) -> str:
@@ -87,6 +89,9 @@ def explain_api_error(error, operation: Operation, where: Endpoints) -> str:
     if status == 403:
         return ("The app may not do this: %s was refused (%s). Grant it the Microsoft Graph application permission "
                 "%s with admin consent." % (operation.doing, detail, operation.permission))
+    cause = mailbox_cause(status, code, message) if operation.photo else None
+    if cause:
+        return "Microsoft Graph cannot reach the photo while %s (%s): %s." % (operation.doing, detail, cause)
     if status == 404 and operation.user:
         return ("No user '%s' in the tenant (%s). Check the user principal name or object id, and that tenant_id "
                 "names the right tenant." % (operation.user, detail))

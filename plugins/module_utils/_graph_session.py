@@ -15,11 +15,10 @@ from ansible_collections.m365.photos.plugins.module_utils._graph_auth import (
     Endpoints, GraphConfigError, build_credential, chosen_auth_method, endpoints,
 )
 from ansible_collections.m365.photos.plugins.module_utils._graph_errors import (
-    READ_PERMISSION, USER_PERMISSION, WRITE_PERMISSION, GraphError, ItemError, Operation, policy_message,
+    READ_PERMISSION, WRITE_PERMISSION, GraphError, ItemError, Operation, _graph_error_parts, policy_message,
     explain_api_error, explain_sign_in_error, explain_transport_error, retry_after_seconds, scrub,
 )
-from ansible_collections.m365.photos.plugins.module_utils._graph_sizes import PhotoMetadata, metadata_of
-from ansible_collections.m365.photos.plugins.module_utils._graph_users import user_problem
+from ansible_collections.m365.photos.plugins.module_utils._graph_photo_answers import is_no_photo
 from ansible_collections.m365.photos.plugins.module_utils._module import Dependency
 
 # The SDK's import set costs 0.3-0.5 s; every piece of it is needed by any run that reaches Graph, so
@@ -92,13 +91,13 @@ class GraphSession:
     async def call(self, operation: Operation, request, missing_ok: bool = False):
         """Await request() (a fresh coroutine per attempt), retrying dropped connections; GraphError on failure.
 
-        With missing_ok, a 404 answer returns None (no photo) instead of failing.
+        With missing_ok, a documented "no photo" answer returns None instead of failing.
         """
         for attempt in range(TRANSPORT_RETRIES + 1):
             try:
                 return await request()
             except APIError as error:
-                if missing_ok and error.response_status_code == 404:
+                if missing_ok and is_no_photo(*_graph_error_parts(error)):
                     return None
                 raise GraphError(scrub(explain_api_error(error, operation, self.where), self.params),
                                  error.response_status_code, retry_after_seconds(error)) from None
@@ -127,57 +126,14 @@ class GraphSession:
     def _user(self, user: str):
         return self.client.users.by_user_id(user)
 
-    async def _get_json(self, operation: Operation, builder, select: tuple = (), missing_ok: bool = False):
-        """GET a resource as a plain dict: the SDK's models load the whole Graph model (1,300 classes, ~1.5 s)."""
-        request = builder.to_get_request_information()
-        if select:
-            request.query_parameters["%24select"] = list(select)
-        body = await self.call(operation, lambda: self.adapter.send_primitive_async(request, "bytes", ERROR_MAPPING),
-                               missing_ok)
-        return json.loads(body) if body else None
-
-    async def find_user(self, user: str) -> dict:
-        """id and userPrincipalName of a user given by UPN or object id; GraphError when there is none.
-
-        A photo 404 does not tell "no photo" from "no such user": look the user up first.
-        """
-        problem = user_problem(user)
-        if problem:
-            raise GraphError(problem)
-        operation = Operation("looking up user '%s'" % user, USER_PERMISSION, user=user)
-        found = await self._get_json(operation, self._user(user), ("id", "userPrincipalName")) or {}
-        if not found.get("id"):
-            raise GraphError("Microsoft Graph answered the look-up of user '%s' without an id." % user)
-        return dict(id=found.get("id"), user_principal_name=found.get("userPrincipalName"))
-
-    async def photo_metadata(self, user: str) -> PhotoMetadata | None:
-        """Size and media ETag of the largest photo size, or None without a photo."""
-        operation = Operation("reading the photo of %s" % user, READ_PERMISSION)
-        return metadata_of(await self._get_json(operation, self._user(user).photo, missing_ok=True))
-
-    async def user_and_photo(self, user: str) -> tuple[dict, PhotoMetadata | None]:
-        """find_user and photo_metadata in parallel; when both fail, the user's error is the one raised."""
-        found, metadata = await asyncio.gather(self.find_user(user), self.photo_metadata(user), return_exceptions=True)
-        for outcome in (found, metadata):
-            if isinstance(outcome, BaseException):
-                raise outcome
-        return found, metadata
-
-    async def photo_content(self, user_id: str, side: int | None = None) -> bytes | None:
-        """The photo's bytes at side x side (the largest size when side is None); None when there is none."""
-        operation = Operation("downloading the photo of %s" % user_id, READ_PERMISSION)
-        user = self._user(user_id)
-        content = user.photo.content if side is None else user.photos.by_profile_photo_id("%dx%d" % (side, side)).content
-        return await self.call(operation, content.get, missing_ok=True)
-
     async def upload_photo(self, user_id: str, data: bytes) -> None:
         """PUT the JPEG; declared as image/jpeg, which Graph requires and which lets the SDK retry on 429."""
-        operation = Operation("uploading the photo of %s" % user_id, WRITE_PERMISSION, write=True)
+        operation = Operation("uploading the photo of %s" % user_id, WRITE_PERMISSION, write=True, photo=True)
         await self._write(operation, lambda: self._user(user_id).photo.content.put(
             data, request_configuration=_jpeg_upload_configuration()))
 
     async def delete_photo(self, user_id: str) -> None:
-        operation = Operation("removing the photo of %s" % user_id, WRITE_PERMISSION, write=True)
+        operation = Operation("removing the photo of %s" % user_id, WRITE_PERMISSION, write=True, photo=True)
         await self._write(operation, self._user(user_id).photo.content.delete, missing_ok=True)
 
     async def _write(self, operation: Operation, request, missing_ok: bool = False) -> None:

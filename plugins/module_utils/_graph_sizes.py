@@ -36,8 +36,9 @@ def metadata_of(photo: dict | None) -> PhotoMetadata | None:
     if not photo or not photo.get("width") or not photo.get("height"):
         return None
     content_type = str(photo.get("@odata.mediaContentType") or "image/jpeg")
-    # An older service answers "no photo" with a 1x1 GIF placeholder and no ETag.
-    if photo.get("id") == "1x1" or content_type == "image/gif":
+    # An older service answers "no photo" with a 1x1 GIF placeholder and no ETag; a photo kept in Entra ID answers a
+    # size it does not have with 1X1 metadata (the id's case varies).
+    if str(photo.get("id") or "").lower() == "1x1" or content_type == "image/gif" or (photo["width"], photo["height"]) == (1, 1):
         return None
     return PhotoMetadata(width=int(photo["width"]), height=int(photo["height"]), etag=photo.get("@odata.mediaEtag") or None)
 

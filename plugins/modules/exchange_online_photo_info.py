@@ -12,8 +12,9 @@ description:
     and optionally returns or exports the photos.
   - The users are those in O(users), the members of O(group), those O(filter) selects, or, with none of
     the three, every user of the tenant.
-  - Users are read two at a time, so at most four requests are in flight (the Outlook service limit for
-    profile photos, per app and mailbox).
+  - Users are read in C($batch) requests of 20 (per user its look-up and its photo's metadata; with O(group),
+    O(filter) or every user, the metadata only), several batches at once, so 10,000 users take a few hundred
+    requests.
 author:
   - m365.photos team (@m365-photos)
 options:
@@ -70,6 +71,12 @@ notes:
   - With O(filter), or to read every user, also C(User.Read.All), the least privileged application permission
     Microsoft lists for listing users; see U(https://learn.microsoft.com/graph/api/user-list).
   - A refused permission fails the task with a message naming the permission to grant.
+  - Only Microsoft's answers for "no photo" give RV(users[].has_photo=false), which are a 404 C(ImageNotFound), a 404
+    C(ErrorEntityNotFound) with an C(ImageNotFound) message, and the older 200 with C(1X1) metadata. Any other
+    answer on a user's photo, such as C(MailboxNotHostedInExchangeOnline), C(ErrorItemNotFound) or C(UnknownError),
+    sets RV(users[].error) for that user, naming the likely cause.
+  - A photo kept in Entra ID may have any dimensions and lacks the named sizes; with O(size), such a photo is
+    returned or exported at its own size.
   - With O(group), O(filter) or every user, the listing is read in pages of up to 999 users
     (U(https://learn.microsoft.com/graph/paging)); a throttled page is retried after its C(Retry-After).
 seealso:
@@ -125,8 +132,17 @@ users:
       description: User principal name of the user.
       type: str
     has_photo:
-      description: Whether the user has a profile photo.
+      description:
+        - Whether the user has a profile photo.
+        - Null when the photo cannot be read at all (see RV(users[].error)).
       type: bool
+    error:
+      description:
+        - Why the user's photo cannot be read, and what to do. Such as for a user without an Exchange Online
+          mailbox, with an on-premises mailbox in a hybrid deployment, or without a licence.
+        - The other users are read all the same; the task warns, naming these users.
+      type: str
+      returned: when the user's photo cannot be read
     width:
       description: Width in pixels of the largest size the service keeps (null without photo).
       type: int
@@ -154,17 +170,11 @@ users:
       etag: W/"9a0f..."
 """
 
-import asyncio
-import base64
-
-from ansible_collections.m365.photos.plugins.module_utils import (
-    _graph_auth, _graph_directory, _graph_session, _graph_sizes,
-)
+from ansible_collections.m365.photos.plugins.module_utils import _graph_auth, _graph_directory, _graph_session, _graph_sizes
+from ansible_collections.m365.photos.plugins.module_utils._graph_backend import DEFAULT_CONCURRENCY
+from ansible_collections.m365.photos.plugins.module_utils._graph_info import InfoReader
 from ansible_collections.m365.photos.plugins.module_utils._module import PhotoModule
 from ansible_collections.m365.photos.plugins.module_utils._photo_files import PhotoExport
-
-# Microsoft's limit on requests in flight per app and mailbox is 4; two go out per user.
-CONCURRENT_USERS = 2
 
 
 def argument_spec() -> dict:
@@ -178,40 +188,22 @@ def argument_spec() -> dict:
     )
 
 
-async def report(session, user: str, params: dict, export: PhotoExport | None, found: dict | None = None) -> dict:
-    """One user's entry; found (id and user_principal_name) when a listing already named the user."""
-    if found is None:
-        found, metadata = await session.user_and_photo(user)
-    else:
-        metadata = await session.photo_metadata(found["id"])
-    entry = dict(user=user, id=found["id"], user_principal_name=found["user_principal_name"],
-                 has_photo=metadata is not None, width=None, height=None, etag=None)
-    if metadata is None:
-        return entry
-    entry.update(metadata.facts())
-    if params["return_content"] or export is not None:
-        size = params["size"] if params["size"] and params["size"] <= metadata.side else None
-        photo = await session.photo_content(found["id"], size)
-        if photo is not None and params["return_content"]:
-            entry["content"] = base64.b64encode(photo).decode("ascii")
-        if photo is not None and export is not None:
-            entry["path"] = export.write(photo, found["user_principal_name"] or found["id"])
-    return entry
-
-
 async def read_users(session, params: dict, export: PhotoExport | None) -> list:
     selection = _graph_directory.selection_of(params)
     if selection is None:
         wanted = [(user, None) for user in params["users"]]
     else:
         wanted = [(found["user_principal_name"], found) for found in await _graph_directory.list_users(session, selection)]
-    slots = asyncio.Semaphore(CONCURRENT_USERS)
+    return await InfoReader(session, DEFAULT_CONCURRENCY, params, export).read(wanted)
 
-    async def one(user: str, found: dict | None) -> dict:
-        async with slots:
-            return await report(session, user, params, export, found)
 
-    return list(await asyncio.gather(*(one(user, found) for user, found in wanted)))
+def unreadable(users: list) -> list:
+    """One warning naming the users whose photo could not be read (their entries say why)."""
+    names = [entry["user"] for entry in users if entry.get("error")]
+    if not names:
+        return []
+    shown = ", ".join(names[:10]) + (" and %d more" % (len(names) - 10) if len(names) > 10 else "")
+    return ["The photo of %d user(s) could not be read (see users[].error): %s" % (len(names), shown)]
 
 
 def main() -> None:
@@ -223,7 +215,7 @@ def main() -> None:
         if export is not None:
             export.open()
         users = _graph_session.run(params, lambda session: read_users(session, params, export))
-    module.warn_each(export.warnings() if export else [])
+    module.warn_each((export.warnings() if export else []) + unreadable(users))
     module.exit_json(changed=False, users=users)
 
 

@@ -177,4 +177,7 @@ def test_check_mode_reads_the_group_and_exports_nothing(sandbox, tmp_path):
     assert set(paths) == {user(3), user(7), user(250)} and paths[user(7)] is None
     assert paths[user(3)].startswith(str(dest)) and paths[user(250)].startswith(str(dest))
     assert not dest.exists()
-    assert all(request["method"] == "GET" for request in sandbox.requests() if request["path"].startswith("/v1.0"))
+    # Reads only: plain GETs and $batch requests whose items are all GETs.
+    requests = [request for request in sandbox.requests() if request["path"].startswith("/v1.0") or request["batch_item"]]
+    assert all(request["method"] == "GET" or request["path"].endswith("/$batch") for request in requests), requests
+    assert any(request["batch_item"] for request in requests)

@@ -72,15 +72,18 @@ def look_up(names, answers):
     return jobs, backend.runner.items
 
 
+NO_PHOTO = Answer(404, body={"error": {"code": "ImageNotFound", "message": "no photo"}})
+
+
 def test_a_bad_name_fails_its_entry_without_a_request():
-    jobs, items = look_up([".", "alice@contoso.com"], {"user": Answer(200, body={"id": "id-1"}), "photo": Answer(404)})
+    jobs, items = look_up([".", "alice@contoso.com"], {"user": Answer(200, body={"id": "id-1"}), "photo": NO_PHOTO})
     assert "not a user Microsoft Graph can look up" in jobs[0].error
     assert jobs[1].error is None and jobs[1].ref == "id-1"
     assert all("alice@contoso.com" in item.url for item in items)
 
 
 def test_a_look_up_answered_without_an_id_is_an_error_not_a_user():
-    answers = {"user": Answer(200, body={"userPrincipalName": "alice@contoso.com"}), "photo": Answer(404)}
+    answers = {"user": Answer(200, body={"userPrincipalName": "alice@contoso.com"}), "photo": NO_PHOTO}
     jobs, _items = look_up(["alice@contoso.com"], answers)
     assert "without an id" in jobs[0].error and jobs[0].ref is None
 
