@@ -63,7 +63,7 @@ extends_documentation_fragment:
   - m365.photos._attributes.GRAPH_GROUP
 notes:
   - Needs the Microsoft Graph application permission C(ProfilePhoto.Read.All) to read photos, and, to find
-    the users, C(User.ReadBasic.All) with O(users).
+    the users, C(User.Read.All) with O(users) (the least privileged application permission of user-get).
   - With O(group), also C(GroupMember.Read.All) (C(Group.Read.All) or C(Directory.Read.All) also do), and
     C(User.Read.All) for the members' user principal names; see
     U(https://learn.microsoft.com/graph/api/group-list-transitivemembers).
