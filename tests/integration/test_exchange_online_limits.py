@@ -89,6 +89,20 @@ def test_a_bulk_run_under_strict_limits_and_late_visibility_converges(sandbox):
     assert not written(sandbox, "PUT") and not written(sandbox, "DELETE")
 
 
+def test_a_second_run_inside_the_delay_writes_again_and_one_after_it_changes_nothing(sandbox):
+    # As documented: the module keeps no state between runs, so a write it cannot see yet is written again.
+    sandbox.store(user(46), picture(1))
+    sandbox.admin("PUT", "/config", {"write_visibility_delay_s": 8})
+    task = photo_task(user=user(46), content=b64(picture(46)))
+    first, inside = run_task(task, module_defaults=sandbox.defaults()), run_task(task, module_defaults=sandbox.defaults())
+    assert first.changed and inside.changed and not inside.failed, inside.msg
+    assert inside.result["after"]["etag"] is None or inside.result["after"]["etag"] != inside.result["before"]["etag"]
+    time.sleep(8.5)
+    after_the_delay = run_task(task, module_defaults=sandbox.defaults())
+    assert not after_the_delay.changed and not after_the_delay.failed, after_the_delay.msg
+    assert _image.compare(sandbox.stored(user(46)), picture(46)).same
+
+
 def test_throttling_without_retry_after_is_retried_with_backoff(sandbox):
     sandbox.admin("PUT", "/config", STRICT)
     sandbox.admin("POST", "/faults", {"status": 429, "match": "/photo/$value", "method": "PUT", "count": 2})
