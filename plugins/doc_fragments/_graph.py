@@ -90,10 +90,13 @@ options:
 notes:
   - Set the connection options once for all Graph modules of this collection with C(module_defaults) and the
     action group C(group/m365.photos.graph).
-  - Throttled (429) and unavailable (503, 504) answers are retried up to three times, honouring C(Retry-After);
-    dropped connections twice.
-  - The app needs the Microsoft Graph application permissions C(User.ReadBasic.All) (to look users up) and
-    C(ProfilePhoto.ReadWrite.All) (C(ProfilePhoto.Read.All) for reading only), with admin consent.
+  - Throttled (429) and unavailable (503, 504) answers are retried up to three times, honouring C(Retry-After),
+    and without it after an exponential backoff with jitter; dropped connections twice.
+  - The app needs Microsoft Graph application permissions with admin consent, the least privileged ones
+    Microsoft lists. C(User.Read.All) to look users up (user-get; C(User.ReadBasic.All) is listed for delegated
+    access only). C(ProfilePhoto.ReadWrite.All) to change photos (profilephoto-update), or
+    C(ProfilePhoto.Read.All) to read them (profilephoto-get). Optionally C(PeopleSettings.Read.All), so that a
+    refused write can be explained by the tenant's photoUpdateSettings.
 requirements:
   - msgraph-sdk >= 1.20.0
   - azure-identity >= 1.19.0

@@ -52,10 +52,10 @@ options:
       - How many writes go to the server at once, at least 1.
       - M(m365.photos.ad_thumbnail_photo) opens that many LDAP connections for writing; by default 1, the
         connection that also looks the users up.
-      - M(m365.photos.exchange_online_photo) keeps that many HTTP requests in flight (a C($batch) of up to 20
-        reads counts as one); by default 16. Microsoft's limits for profile photos are 4 concurrent requests
-        per app and mailbox, and 130,000 requests per 10 seconds per app across the tenant; the module never
-        sends more than one request for the same user at once.
+      - M(m365.photos.exchange_online_photo) keeps that many requests in flight, by default 4; a C($batch) of up
+        to 20 reads counts as the 4 items Microsoft Graph runs of it at once, and batches and uploads share the
+        limit. The strictest limits Microsoft documents for photos are 4 concurrent requests per app whatever
+        the mailbox, and 150 MB uploaded per 5 minutes per app and mailbox; raise it where those do not apply.
       - Pictures are decoded, compared and fitted in up to 4 worker processes (at most one per CPU), whatever
         this option is.
     type: int

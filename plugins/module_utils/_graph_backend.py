@@ -5,6 +5,12 @@
 Look-ups are $batch requests of 20 items: per user the lookup (id), the photo's metadata and, where pictures
 may be compared, its 96x96 size (0.15 HTTP requests per user; a single user: the token and one batch).
 Uploads are PUT image/jpeg, removals DELETE; the uploaded photos' metadata is read back, batched again.
+Batches and writes share one RequestBudget: by default 4 requests in flight, a batch counting as the 4 items
+Graph runs of it at once (the strictest reading of Microsoft's limits; see _limits).
+
+Writes are not visible at once: for seconds to hours reads may serve the photo (and media ETag) from before.
+So a result's after is what was written, and the read-back only adds what it shows of a new photo (its ETag
+differs from the one before the write).
 """
 
 from __future__ import annotations
@@ -18,9 +24,7 @@ from ansible_collections.m365.photos.plugins.module_utils._graph_errors import (
 )
 from ansible_collections.m365.photos.plugins.module_utils._graph_users import user_path, user_problem
 from ansible_collections.m365.photos.plugins.module_utils._graph_sizes import COMPARISON_SIDE, SERVED
-
-# Requests in flight at once (a $batch is one request): see the concurrency option's documentation.
-DEFAULT_CONCURRENCY = 16
+from ansible_collections.m365.photos.plugins.module_utils._limits import GRAPH_DEFAULT_CONCURRENCY
 
 
 class GraphBackend:
@@ -34,8 +38,9 @@ class GraphBackend:
         self.session = session
         # Managed identity and Azure CLI sign in without naming the tenant.
         self.realm = tenant_id or "default-tenant"
-        self.write_concurrency = concurrency or DEFAULT_CONCURRENCY
-        self.runner = _graph_batch.BatchRunner(session.post_batch, self.write_concurrency)
+        self.write_concurrency = concurrency or GRAPH_DEFAULT_CONCURRENCY
+        self.budget = _graph_batch.RequestBudget(self.write_concurrency)
+        self.runner = _graph_batch.BatchRunner(session.post_batch, self.write_concurrency, budget=self.budget)
 
     def _explain(self, answer, doing: str, permission: str = READ_PERMISSION, user: str | None = None) -> str:
         """A failed answer's sentence; every call but the user's look-up is one on the photo."""
@@ -103,19 +108,20 @@ class GraphBackend:
             job.original = photo
 
     async def write(self, job) -> None:
-        if job.photo is None:
-            await self.session.delete_photo(job.ref)
-        else:
-            await self.session.upload_photo(job.ref, job.photo)
+        async with self.budget.hold():
+            if job.photo is None:
+                await self.session.delete_photo(job.ref)
+            else:
+                await self.session.upload_photo(job.ref, job.photo)
 
     async def read_back(self, jobs: list) -> None:
-        """The uploaded photos' metadata (the media ETag the service gave them); best effort."""
+        """What the service shows of the uploaded photos (their media ETag), where it already shows them; best effort."""
         if not jobs:
             return
         items = [_graph_batch.Item(index, "GET", user_path(job.ref) + "/photo") for index, job in enumerate(jobs)]
         for job, answer in zip(jobs, await self.runner.run(items)):
             stored = answers.metadata(answer)
-            job.stored = stored.facts() if stored else None
+            job.stored = stored.facts() if stored and shows_new_photo(job.current, stored.facts()) else None
 
     @staticmethod
     def after_facts(job) -> dict | None:
@@ -128,6 +134,12 @@ class GraphBackend:
                      format=facts["format"])
         after.update(job.stored or {})
         return after
+
+
+def shows_new_photo(current, stored: dict) -> bool:
+    """Whether a read after a write shows the photo written, not the one before it (still served for a while)."""
+    before = current.facts.get("etag") if current is not None else None
+    return not before or stored.get("etag") != before
 
 
 @asynccontextmanager

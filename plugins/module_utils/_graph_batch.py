@@ -4,7 +4,11 @@
 
 A batch carries at most 20 requests. Binary bodies travel base64 in both directions (a request item says so
 with its Content-Type header). Every item is throttled on its own, and no SDK retries items: items answered
-429 (or 503/504) are sent again in a later batch once their own Retry-After has passed.
+429 (or 503/504) are sent again in a later batch once their own Retry-After has passed (without one, after an
+exponential backoff with jitter).
+
+Graph runs up to 4 items of a batch at once, and each counts towards the app's concurrent requests: a
+RequestBudget shared by batches and single requests keeps what is in flight within the app's limit.
 """
 
 from __future__ import annotations
@@ -14,11 +18,12 @@ import base64
 import binascii
 import json
 import random
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Awaitable, Callable
 
 from ansible_collections.m365.photos.plugins.module_utils._limits import (
-    GRAPH_RETRYABLE_STATUSES as RETRYABLE_STATUSES, MAX_BATCH_REQUESTS,
+    BATCH_PARALLELISM, GRAPH_RETRYABLE_STATUSES as RETRYABLE_STATUSES, MAX_BATCH_REQUESTS,
 )
 
 # Per item, after the first attempt: with Retry-After honoured, enough to ride out a throttling window.
@@ -146,8 +151,36 @@ def is_retryable(answer: Answer) -> bool:
     return answer.status in RETRYABLE_STATUSES or answer.status == 0
 
 
+class RequestBudget:
+    """Requests in flight for one app, counted as the service counts them: a $batch as the items it runs at once."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = max(1, capacity)
+        self.used = 0
+        self.changed = asyncio.Condition()
+
+    @asynccontextmanager
+    async def hold(self, weight: int = 1):
+        weight = max(1, min(weight, self.capacity))
+        async with self.changed:
+            await self.changed.wait_for(lambda: self.used + weight <= self.capacity)
+            self.used += weight
+        try:
+            yield
+        finally:
+            async with self.changed:
+                self.used -= weight
+                self.changed.notify_all()
+
+
+def batch_weight(count: int) -> int:
+    """Concurrent requests a $batch of count items costs the app."""
+    return min(count, BATCH_PARALLELISM)
+
+
 class BatchRunner:
-    """Sends items in $batch requests, at most concurrency batches at once, retrying throttled items.
+    """Sends items in $batch requests within a RequestBudget (of concurrency, unless one is given to share with other
+    requests), retrying throttled items.
 
     send(body) posts one $batch body and returns the parsed JSON response; it raises for a failed $batch
     request as a whole (the HTTP client retries those). Items keep their answers' order in run().
@@ -155,9 +188,9 @@ class BatchRunner:
 
     def __init__(self, send: Callable[[dict], Awaitable[dict]], concurrency: int, *,
                  retries: int = ITEM_RETRIES, sleep: Callable[[float], Awaitable] = asyncio.sleep,
-                 rng: random.Random | None = None) -> None:
+                 rng: random.Random | None = None, budget: RequestBudget | None = None) -> None:
         self.send = send
-        self.slots = asyncio.Semaphore(max(1, concurrency))
+        self.budget = budget or RequestBudget(concurrency)
         self.retries = retries
         self.sleep = sleep
         self.rng = rng or random.Random()
@@ -188,6 +221,6 @@ class BatchRunner:
         return answers
 
     async def _send_group(self, group: list) -> list:
-        async with self.slots:
+        async with self.budget.hold(batch_weight(len(group))):
             self.batches_sent += 1
             return parse(await self.send(build(group)), len(group))

@@ -16,7 +16,9 @@ from ansible_collections.m365.photos.plugins.module_utils._graph_auth import (
 
 READ_PERMISSION = "ProfilePhoto.Read.All"
 WRITE_PERMISSION = "ProfilePhoto.ReadWrite.All"
-USER_PERMISSION = "User.ReadBasic.All"
+# user-get lists User.Read.All as least privileged for apps (User.ReadBasic.All for delegated access only).
+USER_PERMISSION = "User.Read.All"
+SETTINGS_PERMISSION = "PeopleSettings.Read.All"
 _SECRET_OPTIONS = ("client_secret", "client_certificate_password")
 _AADSTS = re.compile(r"AADSTS(\d+)")
 
@@ -84,8 +86,6 @@ def explain_api_error(error, operation: Operation, where: Endpoints) -> str:
     if status == 401:
         return ("Microsoft Graph at %s refused the access token while %s (%s). The token was issued for another "
                 "cloud or tenant: check cloud, graph_url and authority_url." % (where.graph_url, operation.doing, detail))
-    if status == 403 and _is_policy_refusal(code, message):
-        return policy_message(operation, detail)
     if status == 403:
         return ("The app may not do this: %s was refused (%s). Grant it the Microsoft Graph application permission "
                 "%s with admin consent." % (operation.doing, detail, operation.permission))
@@ -120,16 +120,21 @@ def explain_api_error(error, operation: Operation, where: Endpoints) -> str:
     return "Microsoft Graph failed while %s: %s" % (operation.doing, detail)
 
 
-def _is_policy_refusal(code: str, message: str) -> bool:
-    # Microsoft documents no error for a write refused by photoUpdateSettings: look for its words.
-    text = ("%s %s" % (code, message)).lower()
-    return "policy" in text or "onpremises" in text or "photoupdatesettings" in text
-
-
-def policy_message(operation: Operation, detail: str) -> str:
-    return ("The tenant does not allow photo changes in the cloud: %s was refused (%s). Its photoUpdateSettings "
-            "source is onPremises, so photos come from Active Directory: use m365.photos.ad_thumbnail_photo, or "
-            "have an admin set the source to cloud (changes take up to 24 hours)." % (operation.doing, detail))
+def explain_refused_write(operation: Operation, refusal: str, source: str | None, readable: bool,
+                          unreadable_because: str = "") -> str:
+    """A refused (403) write, told after reading the tenant's photoUpdateSettings: Microsoft answers a write the
+    policy refuses with the same plain 403 as a missing permission, so only the setting tells them apart."""
+    if (source or "").lower() == "onpremises":
+        return ("The tenant does not allow photo changes in the cloud: %s was refused (HTTP 403), and its "
+                "photoUpdateSettings source is onPremises. Photos come from Active Directory there: use "
+                "m365.photos.ad_thumbnail_photo, or have an admin set the source to cloud (a change takes up to "
+                "24 hours)." % operation.doing)
+    if readable:
+        return ("%s The tenant's photoUpdateSettings allow cloud updates (source %s); if the source was changed "
+                "in the last 24 hours, the change may not apply yet." % (refusal, source or "not set"))
+    return ("%s If the app holds that permission, the tenant's photoUpdateSettings may refuse cloud updates: grant "
+            "%s to let this module tell (the setting could not be read: %s)." % (
+                refusal, SETTINGS_PERMISSION, unreadable_because or "no answer"))
 
 
 # Identity platform (AADSTS) codes, and what to fix for each.
@@ -143,10 +148,15 @@ SIGN_IN_FIXES = {
     "700027": "the certificate is not registered for the app: upload its public certificate to the app "
               "registration, or check client_certificate_path",
     "700024": "the client assertion is outside its validity period: check the clock of the host running the task",
-    "70021": "the federated token matches no federated credential of the app: check its issuer, subject and "
-             "audience (api://AzureADTokenExchange) against the app registration",
+    "70021": "the federated token's issuer and audience match no federated credential of the app: check the "
+             "credential's issuer and audience (api://AzureADTokenExchange) against the token's",
     "50013": "the federated token's signature could not be checked: the token file is stale or from another issuer",
-    "700213": "the federated token matches no federated credential of the app: check its subject",
+    "700213": "the federated token's subject matches no federated credential of the app: set the credential's "
+              "subject to the token's (for GitHub Actions repo:<owner>/<repo>:environment:<name> or :ref:<ref>)",
+    "7002137": "the federated token's subject matches no federated credential of the app: set the credential's "
+               "subject to the one the error names",
+    "7002138": "the federated token's subject matches a federated credential only when case is ignored, and "
+               "subjects are compared case-sensitively: spell the credential's subject exactly as the token's",
     "7000218": "the app needs a credential: give client_secret, a certificate or a federated token",
     "500011": "the token scope names a resource the tenant does not know: check cloud and graph_url",
 }

@@ -22,7 +22,8 @@ class InfoReader:
 
     def __init__(self, session, concurrency: int, params: dict, export=None) -> None:
         self.session = session
-        self.runner = _graph_batch.BatchRunner(session.post_batch, concurrency)
+        self.runner = _graph_batch.BatchRunner(session.post_batch, concurrency,
+                                               budget=_graph_batch.RequestBudget(concurrency))
         self.params = params
         self.export = export
 

@@ -15,7 +15,8 @@ from ansible_collections.m365.photos.plugins.module_utils._graph_auth import (
     Endpoints, GraphConfigError, build_credential, chosen_auth_method, endpoints,
 )
 from ansible_collections.m365.photos.plugins.module_utils._graph_errors import (
-    READ_PERMISSION, WRITE_PERMISSION, GraphError, ItemError, Operation, _graph_error_parts, policy_message,
+    READ_PERMISSION, USER_PERMISSION, WRITE_PERMISSION, GraphError, ItemError, Operation, _graph_error_parts,
+    explain_refused_write,
     explain_api_error, explain_sign_in_error, explain_transport_error, retry_after_seconds, scrub,
 )
 from ansible_collections.m365.photos.plugins.module_utils._graph_photo_answers import is_no_photo
@@ -66,6 +67,7 @@ class GraphSession:
         self._http = None
         self.client = None
         self.adapter = None
+        self._photo_settings = None
 
     async def __aenter__(self) -> GraphSession:
         try:
@@ -142,15 +144,9 @@ class GraphSession:
         except GraphError as error:
             if error.status != 403:
                 raise
-            # A 403 on a write is a missing permission or the tenant's photo policy; the error body does
-            # not always tell which, photoUpdateSettings does (when the app may read it).
-            source = await self.photo_update_source()
-            if source == "onPremises":
-                raise GraphError(policy_message(operation, "photoUpdateSettings source is onPremises"), 403) from None
-            if source is None:
-                raise GraphError("%s If the app has that permission, the tenant's photoUpdateSettings may keep photos "
-                                 "on-premises (grant PeopleSettings.Read.All to let this module tell)." % error, 403) from None
-            raise
+            # A missing permission and the tenant's photo policy get the same plain 403: the setting tells which.
+            source, readable, because = await self.photo_update_settings()
+            raise GraphError(explain_refused_write(operation, str(error), source, readable, because), 403) from None
 
     async def _send_json(self, operation: Operation, method, url: str, payload: bytes | None = None) -> dict:
         """Send one request to an absolute URL through the request adapter (token, retry middleware: 429/503/504
@@ -188,16 +184,21 @@ class GraphSession:
         """One sentence for a failed batch item (an _graph_batch.Answer), worded like a failed direct call."""
         return scrub(explain_api_error(ItemError(answer), operation, self.where), self.params)
 
-    async def photo_update_source(self) -> str | None:
-        """The tenant's photoUpdateSettings source (beta API), or None when it cannot be read."""
-        request = RequestInformation(Method.GET)
-        request.url = self.where.beta_url + "/admin/people/photoUpdateSettings"
-        request.headers.try_add("Accept", "application/json")
-        try:
-            body = await self.adapter.send_primitive_async(request, "bytes", ERROR_MAPPING)
-            return json.loads(body or b"{}").get("source")
-        except (APIError, httpx.HTTPError, ValueError, AttributeError):
-            return None
+    async def photo_update_settings(self) -> tuple[str | None, bool, str]:
+        """(source, readable, why not) of the tenant's photoUpdateSettings (beta API, PeopleSettings.Read.All);
+        read once a session."""
+        if self._photo_settings is None:
+            request = RequestInformation(Method.GET)
+            request.url = self.where.beta_url + "/admin/people/photoUpdateSettings"
+            request.headers.try_add("Accept", "application/json")
+            try:
+                body = await self.adapter.send_primitive_async(request, "bytes", ERROR_MAPPING)
+                self._photo_settings = (json.loads(body or b"{}").get("source"), True, "")
+            except APIError as error:
+                self._photo_settings = (None, False, "HTTP %s" % error.response_status_code)
+            except (httpx.HTTPError, ValueError, AttributeError) as error:
+                self._photo_settings = (None, False, type(error).__name__)
+        return self._photo_settings
 
 
 def _jpeg_upload_configuration():

@@ -24,7 +24,12 @@ CHUNK_SIZE = 500
 # Identities per LDAP search (an OR of escaped terms; servers cap the request size) and page size.
 IDENTITIES_PER_SEARCH = 500
 LDAP_PAGE_SIZE = 500
-# Requests in one Graph JSON batch ($batch).
+# Requests in one Graph JSON batch ($batch), and how many of them Graph runs at once (json-batching; Microsoft
+# Q&A: "dispatches up to four individual requests from a batch ... simultaneously").
 MAX_BATCH_REQUESTS = 20
+BATCH_PARALLELISM = 4
+# Requests in flight per app by default: the strictest reading of the Outlook service limits that list photos,
+# 4 concurrent requests per app ID whatever the mailbox (https://learn.microsoft.com/graph/throttling-limits).
+GRAPH_DEFAULT_CONCURRENCY = 4
 # Graph answers worth sending again later: throttled, or the service briefly unavailable.
 GRAPH_RETRYABLE_STATUSES = (429, 503, 504)

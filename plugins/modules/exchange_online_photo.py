@@ -59,9 +59,19 @@ notes:
     three reads (the user, the photo's metadata and its 96x96 size); with O(photos), the same three reads per
     user travel in C($batch) requests of 20 (about 0.15 HTTP requests per user). Batch items the service
     throttles are sent again after their own C(Retry-After).
-  - Uploads are single C(PUT) requests, retried on throttling after C(Retry-After). Only photos to upload are
+  - Uploads are single C(PUT) requests, retried on throttling after C(Retry-After) (without it, after an
+    exponential backoff with jitter). Only photos to upload are
     fitted and encoded, except with a small O(max_bytes) (under about 3 bytes per pixel of the upload), where
     the photo is fitted to learn the size the service would serve it at.
+  - Microsoft 365 shows a new or removed photo only after a while (seconds in Graph, up to hours elsewhere),
+    serving the old photo and media ETag meanwhile. RV(after) is what was written; its C(etag) is the one read
+    back only when the read-back already shows the new photo, else null. A second run inside that delay sees
+    the old photo and may upload (or remove) again, reported as a change; a run after it changes nothing.
+  - A refused (HTTP 403) upload or removal is explained after reading the tenant's photoUpdateSettings (beta
+    API), since Microsoft answers a write that policy refuses with the same plain C(ErrorAccessDenied) as a
+    missing permission; without C(PeopleSettings.Read.All) the message says that permission would tell.
+  - Needs the application permissions C(User.Read.All) and C(ProfilePhoto.ReadWrite.All) with admin consent, and
+    optionally C(PeopleSettings.Read.All); C(User.ReadBasic.All) does not do for looking users up.
 seealso:
   - module: m365.photos.exchange_online_photo_info
   - module: m365.photos.ad_thumbnail_photo
@@ -144,7 +154,9 @@ before:
 after:
   description:
     - The photo the user has after the task (would have, in check mode), same keys as RV(before).
-    - When the task uploads, also the uploaded JPEG's C(bytes), C(sha256) and C(format); in check mode the
+    - When the task uploads, it is what was written. The uploaded JPEG's C(bytes), C(sha256) and C(format) and
+      the size the service serves it at; C(etag) and the dimensions are the ones read back only when the
+      service already shows the new photo (its ETag changed), else C(etag) is null. In check mode the
       dimensions are predicted and C(etag) is null.
   returned: success, with O(user)
   type: dict

@@ -64,7 +64,7 @@ extends_documentation_fragment:
   - m365.photos._attributes.GRAPH_GROUP
 notes:
   - Needs the Microsoft Graph application permission C(ProfilePhoto.Read.All) to read photos, and, to find
-    the users, C(User.ReadBasic.All) with O(users).
+    the users, C(User.Read.All) with O(users) (the least privileged application permission of user-get).
   - With O(group), also C(GroupMember.Read.All) (C(Group.Read.All) or C(Directory.Read.All) also do), and
     C(User.Read.All) for the members' user principal names; see
     U(https://learn.microsoft.com/graph/api/group-list-transitivemembers).
@@ -171,7 +171,7 @@ users:
 """
 
 from ansible_collections.m365.photos.plugins.module_utils import _graph_auth, _graph_directory, _graph_session, _graph_sizes
-from ansible_collections.m365.photos.plugins.module_utils._graph_backend import DEFAULT_CONCURRENCY
+from ansible_collections.m365.photos.plugins.module_utils._limits import GRAPH_DEFAULT_CONCURRENCY
 from ansible_collections.m365.photos.plugins.module_utils._graph_info import InfoReader
 from ansible_collections.m365.photos.plugins.module_utils._module import PhotoModule
 from ansible_collections.m365.photos.plugins.module_utils._photo_files import PhotoExport
@@ -194,7 +194,7 @@ async def read_users(session, params: dict, export: PhotoExport | None) -> list:
         wanted = [(user, None) for user in params["users"]]
     else:
         wanted = [(found["user_principal_name"], found) for found in await _graph_directory.list_users(session, selection)]
-    return await InfoReader(session, DEFAULT_CONCURRENCY, params, export).read(wanted)
+    return await InfoReader(session, GRAPH_DEFAULT_CONCURRENCY, params, export).read(wanted)
 
 
 def unreadable(users: list) -> list:

@@ -156,6 +156,9 @@ def test_refused_permissions_name_the_permission_to_grant(sandbox):
     assert no_group_permission.failed and "listing the members of group %s was refused" % OUTER in no_group_permission.msg
     assert "Authorization_RequestDenied" in no_group_permission.msg
     assert "Grant it the Microsoft Graph application permission GroupMember.Read.All" in no_group_permission.msg
+    # The read-only app as seeded holds User.Read.All (to look users up); without it, it may not list users.
+    sandbox.admin("PUT", "/tenants/contoso/apps/%s/roles" % env["SANDBOX_READONLY_CLIENT_ID"],
+                  {"roles": ["ProfilePhoto.Read.All"]})
     cannot_list = run_task(info(filter="accountEnabled eq false"), module_defaults=read_only)
     assert cannot_list.failed and "application permission User.Read.All" in cannot_list.msg, cannot_list.msg
     # May list the members but not read users: Graph hides their names ("limited information").

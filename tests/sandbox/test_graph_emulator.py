@@ -10,6 +10,7 @@ import os
 import ssl
 import sys
 import threading
+import time
 import urllib.parse
 
 import httpx
@@ -193,7 +194,23 @@ def test_federated_token_with_unknown_subject_is_refused(sandbox, env):
                              client_assertion_type="urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
                              client_assertion=token)
     assert response.status_code == 401 and response.json()["error"] == "invalid_client"
-    assert response.json()["error_codes"] == [70021]
+    assert response.json()["error_codes"] == [700213]
+
+
+@pytest.mark.parametrize("claims, setting, status, error, code", [
+    ({"subject": "REPO:m365/photos:environment:sandbox"}, 700213, 401, "invalid_client", 7002138),
+    ({"subject": "repo:someone/else:ref:refs/heads/main"}, 7002137, 401, "invalid_client", 7002137),
+    ({"audience": "api://SomethingElse"}, 700213, 400, "invalid_request", 70021),
+    ({"issuer": "https://token.actions.githubusercontent.com"}, 700213, 400, "invalid_request", 70021),
+])
+def test_federated_token_mismatches(sandbox, env, claims, setting, status, error, code):
+    sandbox.admin("PUT", "/config", {"federated_subject_error": setting})
+    token = sandbox.admin("POST", "/oidc/token", claims)["token"]
+    response = token_request(env, env["SANDBOX_TENANT_ID"], client_id=env["SANDBOX_CLIENT_ID"],
+                             client_assertion_type="urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                             client_assertion=token)
+    assert (response.status_code, response.json()["error"], response.json()["error_codes"]) == (status, error, [code])
+    assert f"AADSTS{code}: No matching federated identity record found" in response.json()["error_description"]
 
 
 def test_wrong_secret_names_aadsts7000215(env):
@@ -294,7 +311,7 @@ def test_on_premises_policy_refuses_writes(sandbox, env):
     assert settings.status_code == 200 and settings.json()["source"] == "onPremises"
     refused = raw_graph(env, "PUT", f"/v1.0/users/{first_user(env)}/photo/$value", token, content=jpeg(),
                         headers={"Content-Type": "image/jpeg"})
-    assert refused.status_code == 403 and refused.json()["error"]["code"] == "PhotoUpdateDisabledByPolicy"
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "ErrorAccessDenied"
     other_tenant = raw_graph(env, "PUT", f"/v1.0/users/{first_user(env, '_TAILSPIN')}/photo/$value",
                              token_for(env, "_TAILSPIN"), content=jpeg(), headers={"Content-Type": "image/jpeg"})
     assert other_tenant.status_code == 200
@@ -559,6 +576,7 @@ def test_unsupported_filters_are_400(env, query_filter, code):
 
 
 def test_listing_users_needs_user_read_all(sandbox, env):
+    grant(sandbox, env, ["ProfilePhoto.Read.All"], client="READONLY_CLIENT")
     denied = raw_graph(env, "GET", "/v1.0/users", token_for(env, client="READONLY_CLIENT"))
     assert denied.status_code == 403 and denied.json()["error"]["code"] == "Authorization_RequestDenied"
     grant(sandbox, env, ["ProfilePhoto.Read.All", "User.ReadBasic.All"], client="READONLY_CLIENT")
@@ -655,3 +673,104 @@ def test_entra_store_keeps_dimensions_and_answers_other_sizes_1x1(sandbox, env):
     assert raw_graph(env, "GET", f"/v1.0/users/{user}/photo", token).json()["width"] == 900
     with pytest.raises(AssertionError, match="400"):
         sandbox.admin("PUT", "/config", {"photo_store": "aad"})
+
+
+# -- issue 10: the stricter variants -----------------------------------------------------------
+
+def test_reading_a_user_needs_user_read_all_unless_switched_off(sandbox, env):
+    path = f"/v1.0/users/{first_user(env)}"
+    grant(sandbox, env, ["ProfilePhoto.Read.All"], client="READONLY_CLIENT")
+    denied = raw_graph(env, "GET", path, token_for(env, client="READONLY_CLIENT"))
+    assert denied.status_code == 403 and denied.json()["error"]["code"] == "Authorization_RequestDenied"
+    grant(sandbox, env, ["ProfilePhoto.Read.All", "Directory.Read.All"], client="READONLY_CLIENT")
+    assert raw_graph(env, "GET", path, token_for(env, client="READONLY_CLIENT")).status_code == 200
+    grant(sandbox, env, ["ProfilePhoto.Read.All"], client="READONLY_CLIENT")
+    sandbox.admin("PUT", "/config", {"require_user_read_permission": False})
+    assert raw_graph(env, "GET", path, token_for(env, client="READONLY_CLIENT")).status_code == 200
+
+
+def test_writes_stay_invisible_for_the_visibility_delay(sandbox, env):
+    sandbox.admin("PUT", "/config", {"write_visibility_delay_s": 1.5})
+    token, user = token_for(env), first_user(env)
+    old = sandbox.admin("PUT", f"/tenants/contoso/users/{user}/photo", jpeg((120, 120)))  # fixtures: visible at once
+    put = raw_graph(env, "PUT", f"/v1.0/users/{user}/photo/$value", token, content=jpeg((240, 240), (0, 90, 0)),
+                    headers={"Content-Type": "image/jpeg"})
+    assert put.status_code == 200
+    meta = raw_graph(env, "GET", f"/v1.0/users/{user}/photo", token).json()
+    assert (meta["@odata.mediaEtag"], meta["width"]) == (old["@odata.mediaEtag"], 120)
+    content = raw_graph(env, "GET", f"/v1.0/users/{user}/photo/$value", token)
+    assert Image.open(io.BytesIO(content.content)).size == (120, 120)
+    batch = raw_graph(env, "POST", "/v1.0/$batch", token, json={"requests": [
+        {"id": "1", "method": "GET", "url": f"/users/{user}/photo"}]}).json()["responses"][0]
+    assert batch["body"]["@odata.mediaEtag"] == old["@odata.mediaEtag"]
+    _, headers = sandbox.admin("GET", f"/tenants/contoso/users/{user}/photo", raw=True)  # what the server holds
+    assert headers["X-Sandbox-Photo-Width"] == "240"
+    time.sleep(1.6)
+    assert raw_graph(env, "GET", f"/v1.0/users/{user}/photo", token).json()["width"] == 240
+    assert raw_graph(env, "DELETE", f"/v1.0/users/{user}/photo/$value", token).status_code == 204
+    assert raw_graph(env, "GET", f"/v1.0/users/{user}/photo", token).json()["width"] == 240  # still served
+    time.sleep(1.6)
+    assert raw_graph(env, "GET", f"/v1.0/users/{user}/photo", token).status_code == 404
+
+
+def test_app_concurrency_counts_every_mailbox(sandbox, env):
+    sandbox.admin("PUT", "/config", {"latency_ms": 800, "throttle": {"app_concurrency": 2}})
+    token, prefix, domain = token_for(env), env["SANDBOX_GRAPH_USER_PREFIX"], env["SANDBOX_TENANT_DOMAIN"]
+    results = []
+    threads = [threading.Thread(target=lambda n=n: results.append(
+        raw_graph(env, "GET", f"/v1.0/users/{prefix}{n:04d}@{domain}", token).status_code)) for n in range(1, 5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == [200, 200, 429, 429]
+
+
+def test_batch_runs_at_most_batch_parallelism_items_at_once(sandbox, env):
+    sandbox.admin("PUT", "/config", {"latency_ms": 300, "batch_parallelism": 2})
+    prefix, domain = env["SANDBOX_GRAPH_USER_PREFIX"], env["SANDBOX_TENANT_DOMAIN"]
+    requests = [{"id": str(n), "method": "GET", "url": f"/users/{prefix}{n:04d}@{domain}"} for n in range(1, 5)]
+    started = time.monotonic()
+    items = raw_graph(env, "POST", "/v1.0/$batch", token_for(env), json={"requests": requests}).json()["responses"]
+    assert [item["status"] for item in items] == [200] * 4
+    assert time.monotonic() - started >= 0.6  # two rounds of two
+
+
+def test_upload_bytes_per_window(sandbox, env):
+    photo = jpeg((240, 240))
+    sandbox.admin("PUT", "/config", {"throttle": {"upload_bytes": len(photo) * 2, "upload_window_s": 60}})
+    token, path = token_for(env), f"/v1.0/users/{first_user(env)}/photo/$value"
+    statuses = [raw_graph(env, "PUT", path, token, content=photo, headers={"Content-Type": "image/jpeg"})
+                for _ in range(3)]
+    assert [r.status_code for r in statuses] == [200, 200, 429]
+    assert statuses[2].json()["error"]["code"] == "ApplicationThrottled" and int(statuses[2].headers["Retry-After"]) > 50
+
+
+def test_retry_after_can_be_left_out(sandbox, env):
+    sandbox.admin("PUT", "/config", {"retry_after_omit_rate": 1.0})
+    sandbox.admin("POST", "/faults", {"status": 429, "retry_after": 3, "match": "0002@", "count": 2})
+    prefix, domain = env["SANDBOX_GRAPH_USER_PREFIX"], env["SANDBOX_TENANT_DOMAIN"]
+    item = raw_graph(env, "POST", "/v1.0/$batch", token_for(env), json={"requests": [
+        {"id": "1", "method": "GET", "url": f"/users/{prefix}0002@{domain}"}]}).json()["responses"][0]
+    assert item["status"] == 429 and "Retry-After" not in item["headers"]
+    direct = raw_graph(env, "GET", f"/v1.0/users/{prefix}0002@{domain}", token_for(env))
+    assert direct.status_code == 429 and "retry-after" not in direct.headers
+
+
+def test_photo_update_settings_are_beta_only_unset_and_case_insensitive(sandbox, env):
+    sandbox.admin("PUT", "/config", {"policy_delay_s": 1})
+    grant(sandbox, env, ["ProfilePhoto.ReadWrite.All", "User.Read.All", "PeopleSettings.ReadWrite.All"])
+    token = token_for(env)
+    v1 = raw_graph(env, "GET", "/v1.0/admin/people/photoUpdateSettings", token)
+    assert v1.status_code == 400 and "photoUpdateSettings" in v1.json()["error"]["message"]
+    assert raw_graph(env, "GET", "/beta/admin/people/photoUpdateSettings", token).json()["source"] is None
+    patched = raw_graph(env, "PATCH", "/beta/admin/people/photoUpdateSettings", token, json={"source": "onpremises"})
+    assert patched.status_code == 200 and patched.json()["source"] == "onPremises"
+    put = f"/v1.0/users/{first_user(env)}/photo/$value"
+    assert raw_graph(env, "PUT", put, token, content=jpeg(), headers={"Content-Type": "image/jpeg"}).status_code == 200
+    time.sleep(1.1)
+    refused = raw_graph(env, "PUT", put, token, content=jpeg(), headers={"Content-Type": "image/jpeg"})
+    assert refused.status_code == 403 and refused.json()["error"] == {**refused.json()["error"], **{
+        "code": "ErrorAccessDenied", "message": "Access is denied. Check credentials and try again."}}
+    assert raw_graph(env, "PATCH", "/beta/admin/people/photoUpdateSettings", token,
+                     json={"source": "Somewhere"}).status_code == 400

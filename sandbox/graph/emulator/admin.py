@@ -8,7 +8,7 @@ from . import credentials, variants
 from .config import ConfigError
 from .directory import FEDERATION_AUDIENCE, FEDERATION_SUBJECT, Group
 from .errors import GraphError, json_response
-from .graph import OBJECT_ID, PHOTO_SOURCES
+from .graph import OBJECT_ID, photo_source
 from .httpserver import Response
 
 
@@ -157,24 +157,24 @@ class Admin:
     async def set_photo_settings(self, request, tenant):
         tenant = self._tenant(tenant)
         body = self._json_body(request)
-        if body.get("source", tenant.photo_update_source) not in PHOTO_SOURCES:
-            raise AdminError(400, f"source must be one of {PHOTO_SOURCES}")
-        tenant.photo_update_source = body.get("source", tenant.photo_update_source)
+        if "source" in body:
+            try:
+                tenant.set_photo_source(photo_source(body["source"]))  # at once, unlike a Graph PATCH
+            except ValueError as error:
+                raise AdminError(400, str(error)) from None
         tenant.allowed_roles = list(body.get("allowedRoles", tenant.allowed_roles))
         return json_response(200, {"source": tenant.photo_update_source, "allowedRoles": tenant.allowed_roles})
 
     async def delete_photos(self, request, tenant):
         tenant = self._tenant(tenant)
-        photos = self.emulator.photos.photos
-        for key in [k for k in photos if k[0] == tenant.id]:
-            del photos[key]
+        self.emulator.photos.forget(tenant.id)
         return json_response(200, {"deleted_photos_of": tenant.name})
 
     async def get_stored_photo(self, request, tenant, user):
         """The largest stored size as Graph would serve it, with its metadata in X-Sandbox-* headers."""
         tenant = self._tenant(tenant)
         user = self._user(tenant, user)
-        photo = self.emulator.photos.get(tenant.id, user.id)
+        photo = self.emulator.photos.stored(tenant.id, user.id)
         if photo is None:
             raise AdminError(404, f"no photo stored for {user.user_principal_name}")
         content = await self.emulator.photos.content(photo)
@@ -189,7 +189,7 @@ class Admin:
         tenant = self._tenant(tenant)
         user = self._user(tenant, user)
         try:
-            photo = await self.emulator.photos.put(tenant.id, user.id, request.body)
+            photo = await self.emulator.photos.put(tenant.id, user.id, request.body, visible_now=True)
         except GraphError as error:
             raise AdminError(error.status, f"{error.code}: {error.message}") from None
         return json_response(200, photo.metadata())
@@ -198,7 +198,7 @@ class Admin:
         """Remove a user's photo directly (a fixture's "no photo"); 204 whether or not there was one."""
         tenant = self._tenant(tenant)
         user = self._user(tenant, user)
-        self.emulator.photos.delete(tenant.id, user.id)
+        self.emulator.photos.forget(tenant.id, user.id)
         return Response(204, b"", {})
 
     async def set_mailbox(self, request, tenant, user):

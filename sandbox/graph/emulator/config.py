@@ -22,7 +22,23 @@ DEFAULTS = {
         "app_requests": 0,
         "app_window_s": 10,
         "concurrency_retry_after_s": 1,
+        # Strict readings (docs/sandbox.md): 4 in flight per app whatever the mailbox (0 = off); uploads per
+        # app and mailbox: 150 MB per 5 minutes.
+        "app_concurrency": 0,
+        "upload_bytes": 150 * 1024 * 1024,
+        "upload_window_s": 300,
     },
+    # Items of one $batch run at most this many at once; the share of 429s answered without Retry-After.
+    "batch_parallelism": 4,
+    "retry_after_omit_rate": 0.0,
+    # Reads serve the photo (and ETag) from before a PUT or DELETE for this long.
+    "write_visibility_delay_s": 0,
+    # GET /users/{id} needs User.Read.All, User.ReadWrite.All or Directory.Read*.All.
+    "require_user_read_permission": True,
+    # A PATCH of photoUpdateSettings is enforced this many seconds later; a plain subject mismatch of a
+    # federated token answers AADSTS700213 or (the other wording Microsoft uses) 7002137.
+    "policy_delay_s": 0,
+    "federated_subject_error": 700213,
     "max_upload_bytes": 4 * 1024 * 1024,
     "min_photo_px": 48,
     "accepted_photo_content_types": ["image/jpeg"],

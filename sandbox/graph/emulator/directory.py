@@ -2,6 +2,7 @@
 import datetime
 import json
 import os
+import time
 import uuid
 from dataclasses import dataclass, field
 
@@ -10,7 +11,10 @@ from . import credentials
 FEDERATION_AUDIENCE = "api://AzureADTokenExchange"
 FEDERATION_SUBJECT = "repo:m365/photos:environment:sandbox"
 WRITE_ROLES = ["ProfilePhoto.ReadWrite.All", "User.Read.All", "PeopleSettings.Read.All"]
-READ_ONLY_ROLES = ["ProfilePhoto.Read.All"]
+# User.Read.All: GET /users/{id} needs it (user-get), and the photo read modules look users up.
+READ_ONLY_ROLES = ["ProfilePhoto.Read.All", "User.Read.All"]
+# Seeded apps' roles come from here, not state.json, so a state made before a change of them gets it.
+SEEDED_ROLES = {"main": WRITE_ROLES, "readonly": READ_ONLY_ROLES, "expired": WRITE_ROLES}
 
 
 @dataclass
@@ -80,8 +84,10 @@ class Tenant:
     domain: str
     users: list
     apps: dict  # client_id -> App
-    photo_update_source: str = "cloud"
+    photo_update_source: str = None  # photoUpdateSettings as configured; unset (null) by default
     allowed_roles: list = field(default_factory=list)
+    enforced_source: str = None  # the source writes are checked against; lags a PATCH by policy_delay_s
+    source_pending: tuple = None  # (source, monotonic time it is enforced from)
     groups: dict = field(default_factory=dict)  # id (lower case) -> Group; none are seeded
 
     def __post_init__(self):
@@ -93,6 +99,18 @@ class Tenant:
     @property
     def identifiers(self):
         return {self.id, self.domain.lower(), f"{self.name}.onmicrosoft.com"}
+
+    def set_photo_source(self, source, delay_s=0.0):
+        self.photo_update_source = source
+        if delay_s > 0:
+            self.source_pending = (source, time.monotonic() + delay_s)
+        else:
+            self.enforced_source, self.source_pending = source, None
+
+    def photo_source_enforced(self):
+        if self.source_pending is not None and time.monotonic() >= self.source_pending[1]:
+            self.enforced_source, self.source_pending = self.source_pending[0], None
+        return self.enforced_source
 
     def find_user(self, key):
         return self.users_by_key.get(key.lower())
@@ -192,15 +210,15 @@ class Directory:
 
     # -- live directory ----------------------------------------------------------------------
     def reset(self):
-        """Back to seed state: users re-created, no groups, per-tenant policy back to cloud, apps' roles as registered."""
+        """Back to seed state: users re-created, no groups, per-tenant policy back to unset, apps' roles as registered."""
         self.tenants = {}
         for spec in self.specs:
             saved = self.state["tenants"][spec.name]
             apps = {}
-            for registration in saved["apps"].values():
+            for app_name, registration in saved["apps"].items():
                 apps[registration["client_id"]] = App(
                     client_id=registration["client_id"], display_name=registration["display_name"],
-                    roles=list(registration["roles"]), secrets=registration.get("secrets", []),
+                    roles=list(SEEDED_ROLES.get(app_name, registration["roles"])), secrets=registration.get("secrets", []),
                     certificates=registration.get("certificates", []),
                     federated=registration.get("federated", []))
             self.tenants[spec.name] = Tenant(name=spec.name, id=saved["id"], domain=spec.domain,

@@ -21,6 +21,9 @@ WRITE_PHOTO = {"ProfilePhoto.ReadWrite.All", "User.ReadWrite.All"}
 READ_SETTINGS = {"PeopleSettings.Read.All", "PeopleSettings.ReadWrite.All"}
 WRITE_SETTINGS = {"PeopleSettings.ReadWrite.All"}
 PHOTO_SOURCES = ("cloud", "onPremises")
+# user-get, application permissions (User.ReadBasic.All is not listed for apps).
+READ_USER = {"User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}
+BETA_ONLY = {"/admin/people/photoUpdateSettings": "photoUpdateSettings"}
 # user-list, application permissions: User.ReadBasic.All is delegated only there (and reported refused for apps).
 LIST_USERS = {"User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}
 # group-list-transitivemembers, application permissions.
@@ -28,7 +31,7 @@ READ_MEMBERS = {"GroupMember.Read.All", "GroupMember.ReadWrite.All", "Group.Read
                 "Directory.Read.All", "Directory.ReadWrite.All"}
 # Without one of these, user members come back "with limited information": @odata.type and id only.
 READ_USER_OBJECTS = LIST_USERS | {"User.ReadBasic.All"}
-DIRECTORY_PERMISSIONS = (READ_SETTINGS, WRITE_SETTINGS, LIST_USERS, READ_MEMBERS)
+DIRECTORY_PERMISSIONS = (READ_SETTINGS, WRITE_SETTINGS, LIST_USERS, READ_MEMBERS, READ_USER)
 MEMBER_TYPES = {"microsoft.graph.user": "user", "microsoft.graph.group": "group", "microsoft.graph.device": "device"}
 MAX_PAGE_SIZE = 999
 OBJECT_ID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
@@ -73,11 +76,14 @@ def insufficient_privileges():
     return GraphError(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
 
 
-def photo_update_blocked():
-    # Undocumented in reality; see docs/sandbox.md.
-    return GraphError(403, "PhotoUpdateDisabledByPolicy",
-                      "Profile photo updates in the cloud are disabled for this organization "
-                      "(photoUpdateSettings.source is 'onPremises'). Update the photo on-premises instead.")
+def photo_source(value):
+    """A photoUpdateSettings source as given (any case, or null) in its documented spelling; ValueError otherwise."""
+    if value is None:
+        return None
+    canonical = next((source for source in PHOTO_SOURCES if source.lower() == str(value).lower()), None)
+    if canonical is None:
+        raise ValueError(f"source must be one of {', '.join(PHOTO_SOURCES)} (any case) or null")
+    return canonical
 
 
 def parse_size(size_id):
@@ -96,7 +102,7 @@ class Graph:
             ("GET", "/users", LIST_USERS, self.list_users),
             ("GET", "/groups/{group}/transitiveMembers", READ_MEMBERS, self.transitive_members),
             ("GET", "/groups/{group}/transitiveMembers/{cast}", READ_MEMBERS, self.transitive_members),
-            ("GET", "/users/{user}", ANY_ROLE, self.get_user),
+            ("GET", "/users/{user}", READ_USER, self.get_user),
             ("GET", "/users/{user}/photo", READ_PHOTO, self.photo_metadata),
             ("DELETE", "/users/{user}/photo", WRITE_PHOTO, self.delete_photo),
             ("GET", "/users/{user}/photo/$value", READ_PHOTO, self.photo_content),
@@ -145,6 +151,10 @@ class Graph:
         pattern, app_id = "(unknown)", None
         try:
             handler, permission, params, pattern = self.match(op.method, op.path)
+            if pattern in BETA_ONLY and op.version != "beta":
+                raise GraphError(400, "BadRequest", f"Resource not found for the segment '{BETA_ONLY[pattern]}'.")
+            if pattern == "/users/{user}" and not self.config["require_user_read_permission"]:
+                permission = ANY_ROLE
             claims = self.authority.verify_access_token(authorization)
             app_id = claims.get("appid")
             tenant = self.directory.tenant_by_id(claims["tid"])
@@ -169,6 +179,8 @@ class Graph:
                 result = await handler(op, tenant, user, params, claims)
         except GraphError as error:
             result = Result.from_error(error, request_id, client_request_id)
+        if result.status == 429 and self.faults.rng.random() < float(self.config["retry_after_omit_rate"]):
+            result.headers.pop("Retry-After", None)
         return result, pattern, app_id
 
     @staticmethod
@@ -187,9 +199,12 @@ class Graph:
         except GraphError as error:
             return Result.from_error(error, request_id, client_request_id)
 
+        parallel = asyncio.Semaphore(max(1, int(self.config["batch_parallelism"])))
+
         async def run(item):
-            result, pattern, app_id = await self._run_batch_item(item, op, authorization, request_id,
-                                                                 client_request_id, latency_s)
+            async with parallel:
+                result, pattern, app_id = await self._run_batch_item(item, op, authorization, request_id,
+                                                                     client_request_id, latency_s)
             body, _ = result.body_bytes()
             self.log.record(item["method"].upper(), pattern, result.status, len(str(item.get("body") or "")),
                             len(body), path=item["url"], app=app_id, batch_item=True)
@@ -387,20 +402,21 @@ class Graph:
                       headers={"ETag": photo.etag})
 
     async def upload_photo(self, op, tenant, user, params, claims=None):
-        if tenant.photo_update_source == "onPremises":
-            raise photo_update_blocked()
+        if tenant.photo_source_enforced() == "onPremises":
+            raise errors.access_denied()  # Microsoft documents no other answer for a write the policy refuses
         if op.content_type not in self.config["accepted_photo_content_types"]:
             raise GraphError(415, "UnsupportedMediaType",
                              f"The Content-Type '{op.content_type}' is not supported for a profile photo; "
                              f"send {' or '.join(self.config['accepted_photo_content_types'])}.")
         if not op.body:
             raise GraphError(400, "ErrorInvalidImage", "The request body is empty; send the photo's bytes.")
+        self.throttle.charge_upload((claims or {}).get("appid"), user.id, len(op.body))
         await self.photos.put(tenant.id, user.id, op.body)
         return Result(200)
 
     async def delete_photo(self, op, tenant, user, params, claims=None):
-        if tenant.photo_update_source == "onPremises":
-            raise photo_update_blocked()
+        if tenant.photo_source_enforced() == "onPremises":
+            raise errors.access_denied()
         if not self.photos.delete(tenant.id, user.id) and self.config["delete_missing_photo_status"] == 404:
             raise variants.no_photo_error(self.config["no_photo_answer"]) or errors.image_not_found()
         return Result(204)
@@ -417,8 +433,11 @@ class Graph:
             changes = json.loads(op.body or b"{}")
         except ValueError:
             raise GraphError(400, "BadRequest", "The request body is not valid JSON.") from None
-        if changes.get("source", tenant.photo_update_source) not in PHOTO_SOURCES:
-            raise GraphError(400, "BadRequest", f"source must be one of {', '.join(PHOTO_SOURCES)}.")
-        tenant.photo_update_source = changes.get("source", tenant.photo_update_source)
+        if "source" in changes:
+            try:
+                source = photo_source(changes["source"])
+            except ValueError as error:
+                raise GraphError(400, "BadRequest", str(error)) from None
+            tenant.set_photo_source(source, float(self.config["policy_delay_s"] or 0))
         tenant.allowed_roles = list(changes.get("allowedRoles", tenant.allowed_roles))
         return Result(200, json=self._settings(op, tenant))

@@ -10,6 +10,8 @@ Choices (the real service documents none of them):
 - with photo_store "entra" (a photo kept in Entra ID: "any dimension", profilephoto-get), the upload keeps its
   own dimensions (no crop, no size limit but the byte limit) and is the only size served; its id is "WxH" with
   a capital X (the id's case varies in Microsoft's answers).
+- with `write_visibility_delay_s`, reads keep serving what was there before a PUT or DELETE
+  (photo, sizes and ETag, or no photo) for that many seconds after it.
 """
 import asyncio
 import hashlib
@@ -97,25 +99,57 @@ class PhotoStore:
     def __init__(self, config):
         self.config = config
         self.photos = {}  # (tenant id, user id) -> StoredPhoto
+        self.stale = {}  # (tenant id, user id) -> (what reads serve until then: StoredPhoto or None, until)
 
     def get(self, tenant_id, user_id):
+        """The photo as Graph reads serve it: the one before the last write while that write is not visible yet."""
+        key = (tenant_id, user_id)
+        served = self.stale.get(key)
+        if served is not None and time.monotonic() < served[1]:
+            return served[0]
+        self.stale.pop(key, None)
+        return self.photos.get(key)
+
+    def stored(self, tenant_id, user_id):
+        """The photo as written last, visible or not yet."""
         return self.photos.get((tenant_id, user_id))
 
-    async def put(self, tenant_id, user_id, data):
+    def _hide_write(self, key):
+        delay = float(self.config["write_visibility_delay_s"] or 0)
+        served = self.stale.get(key)
+        if delay > 0 and (served is None or time.monotonic() >= served[1]):
+            self.stale[key] = (self.photos.get(key), time.monotonic() + delay)
+
+    def forget(self, tenant_id, user_id=None):
+        """Drop photos directly (admin API): of one user, or of the whole tenant; visible at once."""
+        for store in (self.photos, self.stale):
+            for key in [k for k in store if k[0] == tenant_id and user_id in (None, k[1])]:
+                del store[key]
+
+    async def put(self, tenant_id, user_id, data, visible_now=False):
         min_px = int(self.config["min_photo_px"])
         width, height = await asyncio.get_running_loop().run_in_executor(None, inspect_upload, data, min_px)
         etag = 'W/"' + hashlib.sha256(data + uuid.uuid4().bytes).hexdigest()[:40] + '"'
         entra = self.config["photo_store"] == "entra"
         photo = StoredPhoto(upload=data, sizes=() if entra else served_sizes(width, height), etag=etag,
                             uploaded_at=time.time(), dimensions=(width, height) if entra else None)
-        self.photos[(tenant_id, user_id)] = photo
+        key = (tenant_id, user_id)
+        if visible_now:
+            self.stale.pop(key, None)
+        else:
+            self._hide_write(key)
+        self.photos[key] = photo
         return photo
 
     def delete(self, tenant_id, user_id):
-        return self.photos.pop((tenant_id, user_id), None) is not None
+        key = (tenant_id, user_id)
+        if key in self.photos:
+            self._hide_write(key)
+        return self.photos.pop(key, None) is not None
 
     def clear(self):
         self.photos.clear()
+        self.stale.clear()
 
     async def content(self, photo, side=None):
         side = side or photo.largest

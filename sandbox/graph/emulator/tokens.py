@@ -174,20 +174,42 @@ class Authority:
                              "endpoint of this tenant.")
 
     def _check_federated_assertion(self, app, claims, assertion):
+        issuer, subject = claims.get("iss"), claims.get("sub")
         audiences = claims.get("aud") if isinstance(claims.get("aud"), list) else [claims.get("aud")]
-        record = next((f for f in app.federated if f["issuer"] == claims.get("iss")
-                       and f["subject"] == claims.get("sub") and f["audience"] in audiences), None)
-        if record is None:
-            raise OAuthError(401, "invalid_client", 70021,
+        candidates = [f for f in app.federated if f["issuer"] == issuer and f["audience"] in audiences]
+        if not candidates:
+            # azure-workload-identity #616: a 400 invalid_request, naming issuer, subject and audience.
+            raise OAuthError(400, "invalid_request", 70021,
                              "No matching federated identity record found for presented assertion. Assertion "
-                             f"Issuer: '{claims.get('iss')}'. Assertion Subject: '{claims.get('sub')}'. "
+                             f"Issuer: '{issuer}'. Assertion Subject: '{subject}'. "
                              f"Assertion Audience: '{claims.get('aud')}'.")
+        record = next((f for f in candidates if f["subject"] == subject), None)
+        if record is None:
+            raise self._subject_mismatch(subject, candidates)
         if record["issuer"] != self.directory.federation_issuer:
             raise OAuthError(401, "invalid_client", 50013,
                              "Assertion failed signature validation: the emulator only trusts its own "
                              "sandbox issuer.")
         self._verify_jwt(assertion, self.directory.issuer_key.public_key(), ["RS256"], 50013,
                          "Assertion failed signature validation. [Reason - The key was not found.]")
+
+    def _subject_mismatch(self, subject, candidates):
+        """Azure/login #515, #517 (7002138, case only), #482 (700213), microsoft/Agents #202 (7002137)."""
+        check = ("Check your federated identity credential Subject, Audience and Issuer against the presented "
+                 "assertion. https://learn.microsoft.com/entra/workload-id/workload-identity-federation")
+        if any(str(f["subject"]).lower() == str(subject).lower() for f in candidates):
+            return OAuthError(401, "invalid_client", 7002138,
+                              f"No matching federated identity record found for presented assertion subject "
+                              f"'{subject}'. The subject matches with case-insensitive comparison, but not with "
+                              f"case-sensitive comparison. {check}")
+        if int(self.config["federated_subject_error"]) == 7002137:
+            return OAuthError(401, "invalid_client", 7002137,
+                              f"No matching federated identity record found for presented assertion subject "
+                              f"'{subject}'. Please make sure the federated identity credential Subject is "
+                              f"'{candidates[0]['subject']}'.")
+        return OAuthError(401, "invalid_client", 700213,
+                          f"No matching federated identity record found for presented assertion subject "
+                          f"'{subject}'. {check}")
 
     @staticmethod
     def _verify_jwt(token, key, algorithms, bad_signature_code, bad_signature_message):

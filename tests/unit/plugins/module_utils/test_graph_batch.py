@@ -9,7 +9,9 @@ import json
 import pytest
 
 from ansible_collections.m365.photos.plugins.module_utils import _graph_batch
-from ansible_collections.m365.photos.plugins.module_utils._graph_batch import Answer, BatchRunner, Item
+from ansible_collections.m365.photos.plugins.module_utils._graph_batch import (
+    Answer, BatchRunner, Item, RequestBudget, batch_weight,
+)
 
 JPEG = b"\xff\xd8\xff\xe0binary\x00\xffbody"
 
@@ -141,3 +143,34 @@ def test_runner_raises_when_a_whole_batch_fails():
 
     with pytest.raises(RuntimeError):
         asyncio.run(BatchRunner(send, 2).run([Item(0, "GET", "/users/u0")]))
+
+
+def test_a_shared_budget_counts_a_batch_as_the_items_graph_runs_at_once():
+    graph = FakeGraph()
+    budget = RequestBudget(8)
+    items = [Item(n, "GET", "/users/u%d" % n) for n in range(100)]
+
+    async def main():
+        runner = BatchRunner(graph.send, 99, budget=budget, sleep=lambda _: asyncio.sleep(0))
+        return await runner.run(items)
+
+    asyncio.run(main())
+    assert graph.most_in_flight == 2  # five batches of 20, each costing 4 of the 8
+    assert [batch_weight(n) for n in (1, 3, 4, 20)] == [1, 3, 4, 4]
+
+
+def test_a_budget_never_lets_more_than_its_capacity_in_flight():
+    budget, in_flight, most = RequestBudget(4), [0], [0]
+
+    async def request(weight):
+        async with budget.hold(weight):
+            in_flight[0] += weight
+            most[0] = max(most[0], in_flight[0])
+            await asyncio.sleep(0.001)
+            in_flight[0] -= weight
+
+    async def main():
+        await asyncio.gather(*(request(weight) for weight in (4, 1, 1, 3, 2, 4, 1, 1)))
+
+    asyncio.run(main())
+    assert most[0] == 4

@@ -27,7 +27,6 @@ def api_error(status: int, code: str = "", message: str = "", headers: dict | No
 @pytest.mark.parametrize("error, operation, expected", [
     (api_error(403, "ErrorAccessDenied", "Access is denied."), WRITE, "ProfilePhoto.ReadWrite.All"),
     (api_error(403, "ErrorAccessDenied", "Access is denied."), READ, "ProfilePhoto.Read.All"),
-    (api_error(403, "PhotoUpdateDisabledByPolicy", "source is 'onPremises'"), WRITE, "m365.photos.ad_thumbnail_photo"),
     (api_error(404, "Request_ResourceNotFound", "Resource 'alice' does not exist"), LOOKUP, "No user 'alice'"),
     (api_error(401, "InvalidAuthenticationToken", "Invalid audience."), READ, "check cloud, graph_url"),
     (api_error(413, "RequestEntityTooLarge"), WRITE, "Lower max_bytes"),
@@ -52,7 +51,10 @@ def test_graph_answers_become_a_sentence_saying_what_to_do(error, operation, exp
     ("700016", "no app with this client_id"),
     ("90002", "tenant was not found"),
     ("700027", "certificate is not registered"),
-    ("70021", "federated credential"),
+    ("70021", "issuer and audience match no federated credential"),
+    ("700213", "subject matches no federated credential"),
+    ("7002137", "subject matches no federated credential"),
+    ("7002138", "only when case is ignored"),
 ])
 def test_sign_in_failures_name_the_option_to_fix(aadsts, expected):
     error = Exception("ClientSecretCredential.get_token failed: invalid_client AADSTS%s: Something. Trace ID: x" % aadsts)
@@ -76,3 +78,24 @@ def test_no_secret_ever_appears_in_a_message():
     for message in (_graph_errors.explain_sign_in_error(quoting, options, WHERE),
                     _graph_errors.explain_transport_error(quoting, READ, WHERE, options)):
         assert SECRET not in message and PASSWORD not in message and "********" in message
+
+
+def test_a_policy_word_in_a_403_does_not_make_it_a_policy_refusal():
+    error = api_error(403, "ErrorAccessDenied", "onPremises policy photoUpdateSettings")
+    assert "Grant it the Microsoft Graph application permission ProfilePhoto.ReadWrite.All" in (
+        _graph_errors.explain_api_error(error, WRITE, WHERE))
+
+
+@pytest.mark.parametrize("source, readable, expected", [
+    ("onPremises", True, "photoUpdateSettings source is onPremises"),
+    ("onpremises", True, "use m365.photos.ad_thumbnail_photo"),
+    ("cloud", True, "allow cloud updates (source cloud); if the source was changed in the last 24 hours"),
+    (None, True, "allow cloud updates (source not set)"),
+    (None, False, "grant PeopleSettings.Read.All to let this module tell (the setting could not be read: HTTP 403)"),
+])
+def test_a_refused_write_is_told_from_the_photo_update_settings(source, readable, expected):
+    refusal = "The app may not do this: uploading the photo of alice was refused (HTTP 403 ErrorAccessDenied)."
+    message = _graph_errors.explain_refused_write(WRITE, refusal, source, readable, "" if readable else "HTTP 403")
+    assert expected in message
+    # Under onPremises the refusal's own advice (grant a permission) is not repeated: the policy is the cause.
+    assert message.startswith(refusal) == ((source or "").lower() != "onpremises")
