@@ -15,7 +15,7 @@ from ansible_collections.m365.photos.plugins.module_utils._graph_auth import (
     Endpoints, GraphConfigError, build_credential, chosen_auth_method, endpoints,
 )
 from ansible_collections.m365.photos.plugins.module_utils._graph_errors import (
-    READ_PERMISSION, USER_PERMISSION, WRITE_PERMISSION, GraphError, ItemError, Operation, _graph_error_parts,
+    READ_PERMISSION, WRITE_PERMISSION, GraphError, ItemError, Operation, _graph_error_parts,
     explain_refused_write,
     explain_api_error, explain_sign_in_error, explain_transport_error, retry_after_seconds, scrub,
 )
