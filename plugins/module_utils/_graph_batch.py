@@ -152,25 +152,44 @@ def is_retryable(answer: Answer) -> bool:
 
 
 class RequestBudget:
-    """Requests in flight for one app, counted as the service counts them: a $batch as the items it runs at once."""
+    """Requests in flight for one app, counted as the service counts them: a $batch as the items it runs at once.
 
-    def __init__(self, capacity: int) -> None:
-        self.capacity = max(1, capacity)
+    With a ceiling above the capacity the budget ramps up like TCP's slow start: the capacity doubles each time
+    that many answers came back without a 429, up to the ceiling. The first 429 puts it back to where it started
+    for the rest of the run.
+    """
+
+    def __init__(self, capacity: int, ceiling: int | None = None) -> None:
+        self.capacity = self.start = max(1, capacity)
+        self.ceiling = max(self.capacity, ceiling or 0)
         self.used = 0
+        self.answered = 0
         self.changed = asyncio.Condition()
 
     @asynccontextmanager
     async def hold(self, weight: int = 1):
-        weight = max(1, min(weight, self.capacity))
         async with self.changed:
-            await self.changed.wait_for(lambda: self.used + weight <= self.capacity)
-            self.used += weight
+            await self.changed.wait_for(lambda: self.used + self._cost(weight) <= self.capacity)
+            held = self._cost(weight)
+            self.used += held
         try:
             yield
         finally:
             async with self.changed:
-                self.used -= weight
+                self.used -= held
                 self.changed.notify_all()
+
+    def _cost(self, weight: int) -> int:
+        return max(1, min(weight, self.capacity))
+
+    def learn(self, answers: list) -> None:
+        """Ramp up on answers that were not throttled; fall back to the start on a 429."""
+        if any(answer.status == 429 for answer in answers):
+            self.capacity = self.ceiling = self.start
+            return
+        self.answered += len(answers)
+        if self.capacity < self.ceiling and self.answered >= self.capacity:
+            self.capacity, self.answered = min(self.ceiling, self.capacity * 2), 0
 
 
 def batch_weight(count: int) -> int:
@@ -223,4 +242,6 @@ class BatchRunner:
     async def _send_group(self, group: list) -> list:
         async with self.budget.hold(batch_weight(len(group))):
             self.batches_sent += 1
-            return parse(await self.send(build(group)), len(group))
+            answers = parse(await self.send(build(group)), len(group))
+            self.budget.learn(answers)
+            return answers

@@ -15,15 +15,16 @@ from ansible_collections.m365.photos.plugins.module_utils._graph_errors import (
     READ_PERMISSION, USER_PERMISSION, GraphError, Operation,
 )
 from ansible_collections.m365.photos.plugins.module_utils._graph_users import user_path, user_problem
+from ansible_collections.m365.photos.plugins.module_utils._limits import GRAPH_DEFAULT_CONCURRENCY, GRAPH_READ_CEILING
 
 
 class InfoReader:
-    """Reads users' photo facts (and photos) through one session; concurrency $batch requests in flight at once."""
+    """Reads users' photo facts (and photos) through one session, within a budget that ramps up until throttled."""
 
-    def __init__(self, session, concurrency: int, params: dict, export=None) -> None:
+    def __init__(self, session, params: dict, export=None) -> None:
         self.session = session
-        self.runner = _graph_batch.BatchRunner(session.post_batch, concurrency,
-                                               budget=_graph_batch.RequestBudget(concurrency))
+        budget = _graph_batch.RequestBudget(GRAPH_DEFAULT_CONCURRENCY, ceiling=GRAPH_READ_CEILING)
+        self.runner = _graph_batch.BatchRunner(session.post_batch, GRAPH_DEFAULT_CONCURRENCY, budget=budget)
         self.params = params
         self.export = export
 

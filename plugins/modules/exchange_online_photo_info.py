@@ -13,8 +13,12 @@ description:
   - The users are those in O(users), the members of O(group), those O(filter) selects, or, with none of
     the three, every user of the tenant.
   - Users are read in C($batch) requests of 20 (per user its look-up and its photo's metadata; with O(group),
-    O(filter) or every user, the metadata only), several batches at once, so 10,000 users take a few hundred
-    requests.
+    O(filter) or every user, the metadata only), so 10,000 users take a few hundred requests.
+  - Reads start within the strictest limit Microsoft documents for photos (4 requests in flight per app, a
+    batch counting as the 4 items Graph runs of it at once) and, while nothing is throttled, double up to 64
+    (reads of different users touch different mailboxes, and the limit's usual reading is per app and
+    mailbox). The first 429 puts them back to 4 for the rest of the run; throttled items are read again
+    after their C(Retry-After).
 author:
   - m365.photos team (@m365-photos)
 options:
@@ -171,7 +175,6 @@ users:
 """
 
 from ansible_collections.m365.photos.plugins.module_utils import _graph_auth, _graph_directory, _graph_session, _graph_sizes
-from ansible_collections.m365.photos.plugins.module_utils._limits import GRAPH_DEFAULT_CONCURRENCY
 from ansible_collections.m365.photos.plugins.module_utils._graph_info import InfoReader
 from ansible_collections.m365.photos.plugins.module_utils._module import PhotoModule
 from ansible_collections.m365.photos.plugins.module_utils._photo_files import PhotoExport
@@ -194,7 +197,7 @@ async def read_users(session, params: dict, export: PhotoExport | None) -> list:
         wanted = [(user, None) for user in params["users"]]
     else:
         wanted = [(found["user_principal_name"], found) for found in await _graph_directory.list_users(session, selection)]
-    return await InfoReader(session, GRAPH_DEFAULT_CONCURRENCY, params, export).read(wanted)
+    return await InfoReader(session, params, export).read(wanted)
 
 
 def unreadable(users: list) -> list:

@@ -68,9 +68,10 @@ def test_retry_delay_honours_retry_after_else_backs_off():
 class FakeGraph:
     """Answers $batch bodies: items whose url is in throttle are answered 429 (Retry-After) that many times."""
 
-    def __init__(self, throttle: dict | None = None, retry_after: str | None = "2") -> None:
+    def __init__(self, throttle: dict | None = None, retry_after: str | None = "2", delay_s: float = 0) -> None:
         self.throttle = dict(throttle or {})
         self.retry_after = retry_after
+        self.delay_s = delay_s
         self.bodies = []
         self.in_flight = self.most_in_flight = 0
 
@@ -78,7 +79,7 @@ class FakeGraph:
         self.bodies.append(body)
         self.in_flight += 1
         self.most_in_flight = max(self.most_in_flight, self.in_flight)
-        await asyncio.sleep(0)
+        await asyncio.sleep(self.delay_s)
         self.in_flight -= 1
         responses = []
         for request in body["requests"]:
@@ -174,3 +175,46 @@ def test_a_budget_never_lets_more_than_its_capacity_in_flight():
 
     asyncio.run(main())
     assert most[0] == 4
+
+
+def answered(*statuses):
+    return [Answer(status) for status in statuses]
+
+
+def test_a_ramping_budget_doubles_while_nothing_is_throttled_and_falls_back_for_good_on_a_429():
+    budget = RequestBudget(4, ceiling=16)
+    budget.learn(answered(*[200] * 3))
+    assert budget.capacity == 4  # fewer answers than its capacity so far
+    budget.learn(answered(200, 404))  # answers that are not 429 count, whatever they say
+    assert budget.capacity == 8
+    for _ in range(3):
+        budget.learn(answered(*[200] * 20))
+    assert budget.capacity == 16  # never above its ceiling
+    budget.learn(answered(200, 429))
+    assert budget.capacity == 4
+    budget.learn(answered(*[200] * 100))
+    assert budget.capacity == 4  # the run stays at the strict start once throttled
+
+
+def test_a_budget_without_a_ceiling_never_ramps():
+    budget = RequestBudget(4)
+    budget.learn(answered(*[200] * 100))
+    assert budget.capacity == 4
+
+
+def test_a_runner_on_a_ramping_budget_sends_more_batches_at_once_until_one_is_throttled():
+    items = [Item(n, "GET", "/users/u%d/photo" % n) for n in range(400)]
+
+    async def main(graph, budget):
+        return await BatchRunner(graph.send, 4, budget=budget, sleep=lambda _: asyncio.sleep(0)).run(items)
+
+    graph = FakeGraph(delay_s=0.002)
+    assert all(answer.ok for answer in asyncio.run(main(graph, RequestBudget(4))))
+    assert graph.most_in_flight == 1  # without a ceiling: one batch (4 items) at a time
+    graph = FakeGraph(delay_s=0.002)
+    assert all(answer.ok for answer in asyncio.run(main(graph, RequestBudget(4, ceiling=16))))
+    assert graph.most_in_flight == 4  # ramped up to 16 items: four batches at once
+
+    graph, budget = FakeGraph(throttle={"/users/u30/photo": 1}, delay_s=0.002), RequestBudget(4, ceiling=16)
+    assert all(answer.ok for answer in asyncio.run(main(graph, budget)))
+    assert budget.capacity == 4
