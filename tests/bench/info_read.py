@@ -1,7 +1,9 @@
 """exchange_online_photo_info reading many users, against a PRIVATE Graph emulator started here (never the shared
 sandbox): --users N users, 50 ms of added latency per request, Microsoft's throttling defaults (per app and mailbox
-10,000 requests / 10 min, 4 at once), every other user with a photo. Two runs: every user of the tenant (a listing,
-then one metadata read per user) and the same users named in `users` (a look-up and a metadata read per user).
+10,000 requests / 10 min, 4 at once), every other user with a photo. Three runs: every user of the tenant (a listing,
+then one metadata read per user) and the same users named in `users` (a look-up and a metadata read per user); then
+every user again under the strict limits (4 operations in flight per app whatever the mailbox, 429s without
+Retry-After).
 
     .venv/bin/python tests/bench/info_read.py --users 10000
 """
@@ -69,7 +71,11 @@ def main() -> None:
             for number in range(2, args.users + 1, 2):
                 emulator.admin("PUT", "/tenants/contoso/users/user%04d@%s/photo" % (number, DOMAIN), photo)
             names = ["user%04d@%s" % (number, DOMAIN) for number in range(1, args.users + 1)]
-            for label, options in (("every user", {}), ("users named", {"users": names})):
+            strict = {"throttle": {"app_concurrency": 4}, "retry_after_omit_rate": 1.0}
+            for label, options, config in (("every user", {}, {}), ("users named", {"users": names}, {}),
+                                           ("every user, strict limits", {}, strict)):
+                if config:
+                    emulator.admin("PUT", "/config", config)
                 wall, users, log = run_info(emulator, workdir, options)
                 with_photo = sum(1 for user in users if user["has_photo"])
                 assert len(users) == args.users and with_photo == args.users // 2, (len(users), with_photo)
