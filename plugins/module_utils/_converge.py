@@ -135,6 +135,8 @@ class Engine:
             await self._retried(lambda: self.backend.look_up(jobs))
             jobs = await self._plan(jobs)
             await self._replan_with_previews(jobs)
+            if self.return_thumbnails:
+                await self._read_previews_to_show(jobs)
             if self.backups is not None:
                 await self._back_up([job for job in jobs if job.to_write and job.current is not None])
             if not self.check_mode:
@@ -177,6 +179,15 @@ class Engine:
             if job.decision and job.decision.needs_preview and not job.error:
                 job.error = "The current photo of %s could not be read to compare it." % job.entry.name
             jobs[index] = job
+
+    async def _read_previews_to_show(self, jobs: list) -> None:
+        """A before_thumbnail where the look-up's preview size was missing (Entra ID answers it 1X1) and the decision
+        did not need pixels (a smaller photo is replaced unseen)."""
+        missing = [job for job in jobs if job.to_write and job.current is not None and job.current.preview is None]
+        if missing:
+            await self.backend.read_previews(missing)
+            for job in missing:
+                job.error = None  # a thumbnail is never worth failing a write for
 
     async def _back_up(self, jobs: list) -> None:
         """Keep the photo each job replaces or removes; a job whose backup fails is not written (to_write)."""

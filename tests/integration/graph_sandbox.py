@@ -16,9 +16,10 @@ TENANTS = ("", "_FABRIKAM", "_TAILSPIN")
 class Sandbox:
     """The private emulator: admin API helpers and the settings tasks need."""
 
-    def __init__(self, emulator) -> None:
+    def __init__(self, emulator, photo_store: str = "exchange") -> None:
         self.emulator = emulator
         self.env = emulator.env
+        self.photo_store = photo_store
 
     def admin(self, method: str, path: str, body=None, raw: bool = False):
         return self.emulator.admin(method, path, body, raw)
