@@ -5,12 +5,14 @@
 # seeds, twice; then the folder source (playbooks/demo.yml), twice. Every second run must change nothing.
 # Usage: hacking/demo.sh [PLAYBOOK [INVENTORY [HYBRID_PLAYBOOK]]] - defaults: the checkout's playbooks/demo.yml, its
 # inventory and playbooks/hybrid.yml; `make test` passes the installed collection's (m365.photos.demo,
-# m365.photos.hybrid) to prove the built tarball works.
+# m365.photos.hybrid) to prove the built tarball works. DEMO_WAIT_S (default 0) waits that long before each second
+# run: against an emulator with write_visibility_delay_s set, a second run inside the delay writes again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 playbook=${1:-playbooks/demo.yml}
 inventory=${2:-playbooks/sandbox/inventory.yml}
 hybrid=${3:-playbooks/hybrid.yml}
+wait_s=${DEMO_WAIT_S:-0}
 PY=${PYTHON:-$PWD/.venv/bin/python}
 export PHOTO_SYNC_REPORT_DIR=${PHOTO_SYNC_REPORT_DIR:-$PWD/.sandbox/demo-reports}
 export ANSIBLE_NOCOLOR=1
@@ -44,6 +46,7 @@ echo "demo: photos only in the cloud, users with none (sandbox/seed_hybrid.py)"
 "$PY" sandbox/seed_hybrid.py >/dev/null
 echo "demo: hybrid, first run (AD is the source: the cloud gets each AD photo, AD photos over 10 KB are refitted)"
 run hybrid-first "$hybrid"
+sleep "$wait_s"
 echo "demo: hybrid, second run (must change nothing)"
 run hybrid-second "$hybrid"
 unchanged hybrid-second
@@ -51,6 +54,7 @@ echo "demo: hybrid report (user0055 shows the stale cloud photo before, the AD p
 
 echo "demo: folder, first run (converges photos in AD and in the contoso, fabrikam and tailspin tenants)"
 run first "$playbook"
+sleep "$wait_s"
 echo "demo: folder, second run (must change nothing)"
 run second "$playbook"
 unchanged second
