@@ -187,7 +187,7 @@ def test_a_ramping_budget_doubles_while_nothing_is_throttled_and_falls_back_for_
     assert budget.capacity == 4  # fewer answers than its capacity so far
     budget.learn(answered(200, 404))  # answers that are not 429 count, whatever they say
     assert budget.capacity == 8
-    for _ in range(3):
+    for _round in range(3):
         budget.learn(answered(*[200] * 20))
     assert budget.capacity == 16  # never above its ceiling
     budget.learn(answered(200, 429))
