@@ -97,14 +97,16 @@ class GraphBackend:
         return photos
 
     async def read_previews(self, jobs: list) -> None:
-        """The largest size, for photos smaller than the 96x96 the look-up asked for."""
+        """The largest size, for photos smaller than the 96x96 the look-up asked for (or kept in Entra ID, which
+        answers it 1X1); kept as the job's original too, so a backup does not download it again."""
         for job, photo in zip(jobs, await self._download_largest(jobs)):
             if photo is not None:
-                job.current.preview = photo
+                job.current.preview = job.original = photo
 
     async def read_originals(self, jobs: list) -> None:
-        """The largest size Graph serves: what a backup keeps."""
-        for job, photo in zip(jobs, await self._download_largest(jobs)):
+        """The largest size Graph serves: what a backup keeps (downloaded unless read_previews already did)."""
+        missing = [job for job in jobs if job.original is None]
+        for job, photo in zip(missing, await self._download_largest(missing)):
             job.original = photo
 
     async def write(self, job) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import io
 import types
 
@@ -36,3 +38,28 @@ def test_after_is_the_uploaded_jpeg_until_the_service_shows_it():
     assert (after["width"], after["height"], after["etag"], after["format"]) == (432, 432, None, "JPEG")
     job.stored = dict(width=432, height=432, etag='W/"new"')
     assert GraphBackend.after_facts(job)["etag"] == 'W/"new"'
+
+
+def test_a_photo_downloaded_to_show_or_compare_is_not_downloaded_again_for_its_backup():
+    photo = jpeg(300)
+    urls = []
+
+    class Session:
+        async def post_batch(self, body):
+            urls.extend(request["url"] for request in body["requests"])
+            return {"responses": [{"id": request["id"], "status": 200, "headers": {"Content-Type": "image/jpeg"},
+                                   "body": base64.b64encode(photo).decode()} for request in body["requests"]]}
+
+    def job(name):
+        return types.SimpleNamespace(entry=types.SimpleNamespace(name=name), ref="id-" + name, error=None,
+                                     original=None, current=Current(facts=dict(width=300, height=300, etag='W/"1"')))
+
+    backend, shown, other = GraphBackend(Session(), None), job("shown"), job("other")
+
+    async def main():
+        await backend.read_previews([shown])
+        await backend.read_originals([shown, other])
+
+    asyncio.run(main())
+    assert shown.current.preview == shown.original == photo and other.original == photo
+    assert urls == ["/users/id-shown/photo/$value", "/users/id-other/photo/$value"]
