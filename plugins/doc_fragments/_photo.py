@@ -84,6 +84,18 @@ options:
       - How many backups to keep per user, at least 1. Older ones are removed only after a new one is written.
     type: int
     default: 5
+  cache_dir:
+    description:
+      - Folder on the host running the module where what each source photo gave is kept between runs (the
+        fingerprints of the picture, the size of the fitted photo and the SHA-256 of its bytes), one small file per
+        source and set of fitting options. A later run then decides for an unchanged source without decoding it;
+        a user whose AD C(thumbnailPhoto) holds exactly the fitted bytes is kept from hashes alone.
+      - Off by default. Safe to delete at any time (the next run decodes again); a corrupt or foreign entry is
+        ignored, and nothing read from it is ever written (a photo to write is always fitted from its source).
+      - Files have mode 0600 in folders of mode 0700; at most 200,000 entries are kept, the least recently used
+        removed first. In check mode it is read, never written. A folder that cannot be created or written fails
+        the task before any user is handled.
+    type: path
   return_thumbnails:
     description:
       - Return small JPEG thumbnails (base64) of the photo before and after, for a changed or failed user, for

@@ -32,6 +32,7 @@ from ansible_collections.m365.photos.plugins.module_utils._desired import Desire
 from ansible_collections.m365.photos.plugins.module_utils._errors import PhotoError
 from ansible_collections.m365.photos.plugins.module_utils._limits import CHUNK_SIZE
 from ansible_collections.m365.photos.plugins.module_utils._photo_files import read_source
+from ansible_collections.m365.photos.plugins.module_utils._source_cache import SourceCache
 
 # Chunks in flight at once: one is planned while the next is looked up and the previous one written.
 CHUNKS_IN_FLIGHT = 2
@@ -77,24 +78,27 @@ class Job:
         return bool(self.decision and self.decision.write and not self.error)
 
 
-def plan(job: Job, fitting: Fitting, served: _decision.ServedSizes) -> Job:
-    """Decide for one job whose look-up is in; runs in worker processes, so it only reads and computes."""
+def plan(job: Job, fitting: Fitting, served: _decision.ServedSizes, cache: SourceCache | None = None) -> Job:
+    """Decide for one job whose look-up is in; runs in worker processes, so it reads, computes and only writes
+    the source cache."""
     if job.error:
         return job
     entry = job.entry
     try:
         desired = None
         if entry.state == "present":
-            desired = job.desired or DesiredPhoto(read_source(entry.src, entry.content), fitting)
+            desired = job.desired or DesiredPhoto(read_source(entry.src, entry.content), fitting, cache)
         job.decision = _decision.decide(job.current, desired, entry.overwrite, served)
         job.photo = desired.fitted() if desired is not None and job.decision.write else None
+        if desired is not None:
+            desired.remember()
     except PhotoError as error:
         job.error = str(error)
     return job
 
 
-def _plan_group(group: list, fitting: Fitting, served: _decision.ServedSizes) -> list:
-    return [plan(job, fitting, served) for job in group]
+def _plan_group(group: list, fitting: Fitting, served: _decision.ServedSizes, cache: SourceCache | None) -> list:
+    return [plan(job, fitting, served, cache) for job in group]
 
 
 def _chunks(items: list, size: int):
@@ -112,13 +116,14 @@ class Engine:
     """Converges jobs through one opened backend."""
 
     def __init__(self, backend, fitting: Fitting, *, check_mode: bool, return_thumbnails: bool, pool=None,
-                 backups: _backup.Backups | None = None) -> None:
+                 backups: _backup.Backups | None = None, cache: SourceCache | None = None) -> None:
         self.backend = backend
         self.fitting = fitting
         self.check_mode = check_mode
         self.return_thumbnails = return_thumbnails
         self.pool = pool
         self.backups = backups
+        self.cache = cache
         self.chunk_slots = asyncio.Semaphore(CHUNKS_IN_FLIGHT)
         self.write_slots = asyncio.Semaphore(max(1, backend.write_concurrency))
 
@@ -149,7 +154,7 @@ class Engine:
         loop = asyncio.get_running_loop()
         groups = list(_chunks(jobs, PLAN_GROUP))
         planned = await asyncio.gather(*(
-            loop.run_in_executor(self.pool, _plan_group, group, self.fitting, self.backend.served)
+            loop.run_in_executor(self.pool, _plan_group, group, self.fitting, self.backend.served, self.cache)
             for group in groups), return_exceptions=True)
         for index, outcome in enumerate(planned):
             if isinstance(outcome, BrokenProcessPool):
@@ -163,7 +168,7 @@ class Engine:
     async def _plan_alone(self, job: Job) -> Job:
         try:
             return (await asyncio.get_running_loop().run_in_executor(
-                None, _workers.isolated, _plan_group, [job], self.fitting, self.backend.served))[0]
+                None, _workers.isolated, _plan_group, [job], self.fitting, self.backend.served, self.cache))[0]
         except BrokenProcessPool:
             job.error = ("The photo of %s was left as it is: the worker process deciding it died (out of memory, or "
                          "crashed decoding a picture). Check its source file and current photo." % job.entry.name)
@@ -256,8 +261,9 @@ class Engine:
 
 
 def run(open_backend, jobs: list, fitting: Fitting, *, check_mode: bool, return_thumbnails: bool,
-        backups: _backup.Backups | None = None) -> list:
-    """Converge jobs in one asyncio.run, through the backend open_backend() opens (an async context manager).
+        backups: _backup.Backups | None = None, cache: SourceCache | None = None) -> list:
+    """Converge jobs in one asyncio.run, through the backend open_backend() opens (an async context manager);
+    with cache, sources seen by earlier runs are decided from what they gave then.
 
     The worker pool is forked before the event loop starts, from a parent with no threads yet.
     """
@@ -266,7 +272,7 @@ def run(open_backend, jobs: list, fitting: Fitting, *, check_mode: bool, return_
     async def converge() -> list:
         async with open_backend() as backend:
             engine = Engine(backend, fitting, check_mode=check_mode, return_thumbnails=return_thumbnails, pool=pool,
-                            backups=backups)
+                            backups=backups, cache=cache)
             return await engine.converge(jobs)
 
     try:
@@ -274,6 +280,8 @@ def run(open_backend, jobs: list, fitting: Fitting, *, check_mode: bool, return_
     finally:
         if pool is not None:
             pool.shutdown()
+        if cache is not None:
+            cache.prune()
 
 
 def summary(results: list) -> dict:

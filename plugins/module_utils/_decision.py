@@ -6,6 +6,8 @@ The rows, in order (docs/development.md has the table):
   state=absent        write when there is a photo
   no current photo    write
   if_missing          keep
+  exactly these bytes keep, where the server stores exactly what it is given and holds the bytes the source is
+                      known to fit to (a source cache entry, or this run's fit), without decoding anything
   always              write, unless the server stores exactly what it is given and holds these bytes
   over max_bytes      write (only where the server's bytes are known)
   not an image        write
@@ -24,6 +26,7 @@ from ansible_collections.m365.photos.plugins.module_utils import _image, _photo_
 # A current photo at least this share of the side the desired upload would be served at counts as comparable:
 # for a 648 px upload, Graph's next size down (504, 0.78) passes; two sizes down (432, 0.67) does not.
 COMPARABLE_RESOLUTION = 0.75
+EXACTLY_THIS_PHOTO = "the user already has exactly the photo this source gives"
 
 
 @dataclass(frozen=True)
@@ -98,9 +101,11 @@ def decide(current: Current | None, desired, overwrite: str, served: ServedSizes
         return Decision(True, "the user has no photo")
     if overwrite == "if_missing":
         return Decision(False, "the user already has a photo (overwrite=if_missing)")
+    if served.stores_exactly and desired.gives(current.data):
+        return Decision(False, EXACTLY_THIS_PHOTO)
     if overwrite == "always":
         if served.stores_exactly and current.data == desired.fitted():
-            return Decision(False, "the user already has exactly this photo")
+            return Decision(False, EXACTLY_THIS_PHOTO)
         return Decision(True, "overwrite=always")
     if current.data is not None and len(current.data) > desired.max_bytes:
         return Decision(True, "the current photo is %d bytes, over max_bytes %d" % (len(current.data), desired.max_bytes))

@@ -4,10 +4,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 from dataclasses import dataclass
 
-from ansible_collections.m365.photos.plugins.module_utils import _image
+from ansible_collections.m365.photos.plugins.module_utils import _image, _source_cache
 
 # A byte budget of at least this many bytes per pixel cannot make the fit shrink a photo: a baseline JPEG at
 # the highest quality the fit uses stays well below raw RGB (3 bytes a pixel); the rest covers headers.
@@ -31,15 +32,20 @@ class DesiredPhoto:
     Deciding whether a user's photo is already right needs only a preview of the source (a JPEG is decoded
     at reduced scale) and, for services that serve their own sizes, the size the upload would have; the full
     decode and the byte-budget fit happen only when those cannot be known otherwise, or the photo is written.
+    With a cache (a _source_cache.SourceCache), what an earlier run learnt of the same source and fitting is known
+    without decoding it, and remember() keeps what this run learnt.
     """
 
-    def __init__(self, source: bytes, fitting: Fitting) -> None:
+    def __init__(self, source: bytes, fitting: Fitting, cache: _source_cache.SourceCache | None = None) -> None:
         self.source = source
         self.fitting = fitting
         self._shown = None
         self._shown_at_full_scale = False
-        self._fingerprints: dict = {}
         self._fitted: bytes | None = None
+        self._cache = cache
+        self._cache_key = _source_cache.entry_key(source, fitting) if cache else None
+        self._known = (cache.load(self._cache_key) if cache else None) or _source_cache.KnownFit()
+        self._learnt = False
 
     @property
     def max_bytes(self) -> int:
@@ -65,10 +71,12 @@ class DesiredPhoto:
 
     def fingerprint(self, square: bool = False) -> _image.Fingerprint:
         """The picture's fingerprint; with square, as a service that shows squares shows it (centred square)."""
-        if square not in self._fingerprints:
+        fingerprints = self._known.fingerprints
+        if square not in fingerprints:
             shown = self._preview()
-            self._fingerprints[square] = _image.fingerprint(_image.crop(shown, "center") if square else shown)
-        return self._fingerprints[square]
+            fingerprints[square] = _image.fingerprint(_image.crop(shown, "center") if square else shown)
+            self._learnt = True
+        return fingerprints[square]
 
     def size(self) -> tuple[int, int]:
         """Width and height of the photo fitted() gives.
@@ -76,6 +84,12 @@ class DesiredPhoto:
         From the source's header alone when the byte budget cannot shrink the photo (cropping and
         max_dimension are then all that change its size); otherwise the photo is fitted to know it.
         """
+        if self._known.size is None:
+            self._known.size = self._size()
+            self._learnt = True
+        return self._known.size
+
+    def _size(self) -> tuple[int, int]:
         self.fingerprint()  # the source must decode, not only declare a size
         width, height = _image.Image.open(io.BytesIO(self.source)).size
         if self.fitting.crop != "none":
@@ -98,4 +112,16 @@ class DesiredPhoto:
             self._fitted = _image.prepare_photo(self.source, max_bytes=self.max_bytes,
                                                 max_dimension=self.max_dimension, crop_mode=self.fitting.crop,
                                                 background=self.fitting.background)
+            self._known.fitted_sha256 = hashlib.sha256(self._fitted).hexdigest()
+            self._learnt = True
         return self._fitted
+
+    def gives(self, photo: bytes | None) -> bool:
+        """Whether photo is known, without fitting, to be exactly the bytes fitted() gives."""
+        return photo is not None and self._known.fitted_sha256 == hashlib.sha256(photo).hexdigest()
+
+    def remember(self) -> None:
+        """Keep in the cache what this run learnt of the source (nothing without a cache, or nothing new)."""
+        if self._cache is not None and self._learnt:
+            self._cache.store(self._cache_key, self._known)
+            self._learnt = False

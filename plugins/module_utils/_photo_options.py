@@ -11,6 +11,7 @@ from ansible_collections.m365.photos.plugins.module_utils._backup import Backups
 from ansible_collections.m365.photos.plugins.module_utils._converge import Entry
 from ansible_collections.m365.photos.plugins.module_utils._desired import Fitting
 from ansible_collections.m365.photos.plugins.module_utils._errors import PhotoError
+from ansible_collections.m365.photos.plugins.module_utils._source_cache import SourceCache
 
 ENTRY_OPTIONS = ("state", "src", "content", "overwrite")
 
@@ -53,6 +54,7 @@ def argument_spec(limits: PhotoLimits) -> dict:
         "backup": dict(type="bool", default=False),
         "backup_dir": dict(type="path"),
         "backup_keep": dict(type="int", default=5),
+        "cache_dir": dict(type="path"),
     }
 
 
@@ -80,6 +82,15 @@ def check_limits(params: dict, limits: PhotoLimits) -> None:
 def backups(params: dict) -> Backups | None:
     """Where the run keeps the photos it replaces or removes, with backup=true."""
     return Backups(params["backup_dir"], params["backup_keep"]) if params["backup"] else None
+
+
+def source_cache(params: dict, check_mode: bool) -> SourceCache | None:
+    """The cache of what sources gave in earlier runs, with cache_dir; PhotoError when it cannot be used."""
+    if not params["cache_dir"]:
+        return None
+    cache = SourceCache(params["cache_dir"], read_only=check_mode)
+    cache.check()
+    return cache
 
 
 def fitting(params: dict) -> Fitting:

@@ -22,14 +22,15 @@ def converge(module, limits: _photo_options.PhotoLimits, open_backend, ref_field
         _photo_options.check_limits(params, limits)
         entries = _photo_options.entries(params, limits.key)
         fitting = _photo_options.fitting(params)
+        cache = _photo_options.source_cache(params, module.check_mode)
         jobs = [_converge.Job(entry) for entry in entries]
         single = params["photos"] is None
         if single and entries[0].state == "present":
-            jobs[0].desired = DesiredPhoto(read_source(entries[0].src, entries[0].content), fitting)
+            jobs[0].desired = DesiredPhoto(read_source(entries[0].src, entries[0].content), fitting, cache)
             jobs[0].desired.check()
         results = _converge.run(lambda: open_backend(params), jobs, fitting, check_mode=module.check_mode,
                                 return_thumbnails=params["return_thumbnails"],
-                                backups=_photo_options.backups(params))
+                                backups=_photo_options.backups(params), cache=cache)
     if single:
         exit_single(module, results[0], ref_field)
     outcome = dict(changed=any(result["changed"] for result in results), results=results,

@@ -285,10 +285,10 @@ def test_a_worker_that_dies_fails_its_entry_only_and_the_run_goes_on(monkeypatch
     monkeypatch.setattr(_converge, "CHUNK_SIZE", 6)
     plan = _converge.plan
 
-    def dies_on_killer(job, fitting, served):
+    def dies_on_killer(job, fitting, served, cache):
         if job.entry.name == "killer":
             os.kill(os.getpid(), signal.SIGKILL)
-        return plan(job, fitting, served)
+        return plan(job, fitting, served, cache)
 
     monkeypatch.setattr(_converge, "plan", dies_on_killer)
     names = ["user%02d" % number for number in range(5)] + ["killer"] + ["user%02d" % number for number in range(5, 12)]
