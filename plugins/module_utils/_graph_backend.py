@@ -5,8 +5,10 @@
 Look-ups are $batch requests of 20 items: per user the lookup (id), the photo's metadata and, where pictures
 may be compared, its 96x96 size (0.15 HTTP requests per user; a single user: the token and one batch).
 Uploads are PUT image/jpeg, removals DELETE; the uploaded photos' metadata is read back, batched again.
-Batches and writes share one RequestBudget: by default 4 requests in flight, a batch counting as the 4 items
-Graph runs of it at once (the strictest reading of Microsoft's limits; see _limits).
+Batches and writes share one RequestBudget, a batch counting as the 4 items Graph runs of it at once. It starts at 4
+requests in flight (the strictest reading of Microsoft's limits; see _limits) and, unless concurrency fixes it,
+doubles while nothing is throttled up to GRAPH_READ_CEILING, back to 4 for the rest of the run at the first 429.
+Writes stay within concurrency (by default 4) whatever the budget: the engine holds them to write_concurrency.
 
 Writes are not visible at once: for seconds to hours reads may serve the photo (and media ETag) from before.
 So a result's after is what was written, and the read-back only adds what it shows of a new photo (its ETag
@@ -24,7 +26,7 @@ from ansible_collections.m365.photos.plugins.module_utils._graph_errors import (
 )
 from ansible_collections.m365.photos.plugins.module_utils._graph_users import user_path, user_problem
 from ansible_collections.m365.photos.plugins.module_utils._graph_sizes import COMPARISON_SIDE, SERVED
-from ansible_collections.m365.photos.plugins.module_utils._limits import GRAPH_DEFAULT_CONCURRENCY
+from ansible_collections.m365.photos.plugins.module_utils._limits import GRAPH_DEFAULT_CONCURRENCY, GRAPH_READ_CEILING
 
 
 class GraphBackend:
@@ -39,7 +41,9 @@ class GraphBackend:
         # Managed identity and Azure CLI sign in without naming the tenant.
         self.realm = tenant_id or "default-tenant"
         self.write_concurrency = concurrency or GRAPH_DEFAULT_CONCURRENCY
-        self.budget = _graph_batch.RequestBudget(self.write_concurrency)
+        # Look-ups of different users touch different mailboxes: they ramp up unless the task fixed concurrency.
+        self.budget = _graph_batch.RequestBudget(self.write_concurrency,
+                                                 ceiling=GRAPH_READ_CEILING if concurrency is None else None)
         self.runner = _graph_batch.BatchRunner(session.post_batch, self.write_concurrency, budget=self.budget)
 
     def _explain(self, answer, doing: str, permission: str = READ_PERMISSION, user: str | None = None) -> str:

@@ -12,6 +12,7 @@ from PIL import Image
 
 from ansible_collections.m365.photos.plugins.module_utils._decision import Current
 from ansible_collections.m365.photos.plugins.module_utils._graph_backend import GraphBackend, shows_new_photo
+from ansible_collections.m365.photos.plugins.module_utils._limits import GRAPH_READ_CEILING
 
 OLD = Current(facts=dict(width=96, height=96, etag='W/"old"'))
 
@@ -63,3 +64,10 @@ def test_a_photo_downloaded_to_show_or_compare_is_not_downloaded_again_for_its_b
     asyncio.run(main())
     assert shown.current.preview == shown.original == photo and other.original == photo
     assert urls == ["/users/id-shown/photo/$value", "/users/id-other/photo/$value"]
+
+
+def test_look_ups_ramp_up_unless_the_task_fixes_concurrency():
+    ramping, fixed = GraphBackend(types.SimpleNamespace(post_batch=None), None), GraphBackend(
+        types.SimpleNamespace(post_batch=None), 6)
+    assert (ramping.write_concurrency, ramping.budget.capacity, ramping.budget.ceiling) == (4, 4, GRAPH_READ_CEILING)
+    assert (fixed.write_concurrency, fixed.budget.capacity, fixed.budget.ceiling) == (6, 6, 6)
