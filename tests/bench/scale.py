@@ -1,10 +1,17 @@
 """Scale benchmark: converge N users per side in one bulk task against the sandbox; prints a table.
 
-Run through `make bench` (which starts the sandbox and exports .sandbox/env). For each N it seeds N
-directory users, writes N distinct source photos, and measures with real ansible-playbook runs:
-- the no-change run (every user already shows the right picture), the run that matters most;
-- the full run (every photo changes), for N up to --full-max, then reads every photo back;
+Run through `make bench` (100, 1,000 and 10,000 users) or `make bench-100k` (which start the sandbox and export
+.sandbox/env). For each N it seeds N directory users, generates N distinct portraits (one per user, kept in
+.sandbox/bench/portraits), and measures with real ansible-playbook runs, each module given the folder itself
+(photos_from; --form photos passes a photos: list instead):
+- the full run (every photo changes), for N up to --full-max, with the source cache on (cache_dir), then reads
+  every photo back; for N up to 1,000 also without the cache;
+- the no-change run (every user already shows the right picture), the run that matters most: without the cache,
+  and with the cache the full run left (warm); above --full-max the users are seeded with a small rendition of
+  their portrait and the no-change run is measured without the cache, with an empty one (cold) and warm;
 - the same no-change run written the naive way (a loop over the single-user module), for N = 100.
+Peak RSS is the largest sum of the resident memory of ansible-playbook and all its descendants (the module and its
+worker processes), sampled every 0.2 s.
 The Graph side runs against the Graph emulator with 50 ms of added latency per request and Microsoft's
 throttling limits on (per mailbox: 4 concurrent, 10,000 / 10 min; per app: 130,000 / 10 s, --app-requests),
 plus injected 429s on 5% of the full run's uploads and photo reads; it also reports HTTP requests, Graph
@@ -18,9 +25,11 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import multiprocessing
 import os
+import random
 import re
-import resource
+import shutil
 import ssl
 import subprocess
 import sys
@@ -32,22 +41,48 @@ from dataclasses import dataclass, field
 
 import ldap3
 import yaml
-from PIL import Image, ImageOps
+from PIL import Image, ImageChops, ImageDraw
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FIXTURES = os.path.join(REPO, "tests", "fixtures", "images")
 BENCH_DIR = os.path.join(REPO, ".sandbox", "bench")
+PORTRAITS = os.path.join(BENCH_DIR, "portraits")
+PORTRAIT_SIDE = 480
 EXCHANGE_ONLINE_LIMIT = 10240
 
 sys.path.insert(0, os.path.join(REPO, "tests", "bench"))
 from _benchdoc import replace_section  # noqa: E402  pylint: disable=wrong-import-position
 
-# Runs one command and prints the peak RSS and CPU time of its process tree, as seen by its parent.
+# Runs one command; prints its process tree's CPU time and the peak of the summed RSS of the tree, sampled.
 _MEASURE = """
-import json, resource, subprocess, sys
-code = subprocess.call(sys.argv[1:], stdout=subprocess.DEVNULL)
+import json, os, resource, subprocess, sys, time
+
+def tree_rss_kb(root):
+    children = {}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open("/proc/%s/stat" % pid) as handle:
+                children.setdefault(int(handle.read().rsplit(")", 1)[1].split()[1]), []).append(int(pid))
+        except OSError:
+            pass
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        todo += children.get(pid, [])
+        try:
+            with open("/proc/%d/status" % pid) as handle:
+                total += next(int(line.split()[1]) for line in handle if line.startswith("VmRSS:"))
+        except (OSError, StopIteration):
+            pass
+    return total
+
+process = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL)
+peak = 0
+while process.poll() is None:
+    peak = max(peak, tree_rss_kb(process.pid))
+    time.sleep(0.2)
 usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-print(json.dumps(dict(code=code, maxrss_kb=usage.ru_maxrss, cpu_s=usage.ru_utime + usage.ru_stime)))
+print(json.dumps(dict(code=process.returncode, maxrss_kb=peak, cpu_s=usage.ru_utime + usage.ru_stime)))
 """
 
 
@@ -70,19 +105,77 @@ class Run:
     extra: dict = field(default_factory=dict)
 
 
+_BASES: list = []
+_GRAIN: list = []
+
+
 def source_photo(number: int) -> bytes:
-    """A distinct 480x480 portrait-sized JPEG for user number (about 40-70 KB, so AD needs fitting)."""
-    names = sorted(name for name in os.listdir(FIXTURES) if name.endswith((".png", ".jpg")))
-    base = Image.open(os.path.join(FIXTURES, names[number % len(names)])).convert("RGB")
-    side = min(base.size)
-    offset = (number * 7) % max(1, (max(base.size) - side) + 1)
-    box = (offset, 0, offset + side, side) if base.width > base.height else (0, offset, side, offset + side)
-    picture = base.crop(box).resize((480, 480), Image.LANCZOS)
-    if (number // len(names)) % 2:
-        picture = ImageOps.mirror(picture)
+    """A distinct 480x480 portrait for user number (62-70 KB, so AD needs fitting): a random crop of a fixture,
+    tinted, with a figure of the user's own colours and a film grain, all drawn from the user's own seed."""
+    if not _BASES:
+        _BASES.extend(Image.open(os.path.join(FIXTURES, name)).convert("RGB")
+                      for name in sorted(os.listdir(FIXTURES)) if name.endswith((".png", ".jpg")))
+        _GRAIN.append(Image.frombytes("L", (PORTRAIT_SIDE,) * 2, random.Random(0).randbytes(PORTRAIT_SIDE ** 2)).convert("RGB"))
+    rng = random.Random(number)
+    base = rng.choice(_BASES)
+    side = int(min(base.size) * rng.uniform(0.45, 0.9))
+    left, top = rng.randint(0, base.width - side), rng.randint(0, base.height - side)
+    picture = base.crop((left, top, left + side, top + side)).resize((PORTRAIT_SIDE,) * 2, Image.BILINEAR, reducing_gap=2.0)
+    picture = Image.blend(picture, Image.new("RGB", picture.size, tuple(rng.randint(0, 255) for _n in range(3))),
+                          rng.uniform(0.2, 0.5))
+    draw = ImageDraw.Draw(picture)
+    skin = (rng.randint(120, 240), rng.randint(80, 200), rng.randint(60, 170))
+    shirt, hair = tuple(rng.randint(0, 255) for _n in range(3)), tuple(rng.randint(0, 120) for _n in range(3))
+    middle, eyes = PORTRAIT_SIDE // 2 + rng.randint(-50, 50), int(PORTRAIT_SIDE * rng.uniform(0.33, 0.45))
+    head = int(PORTRAIT_SIDE * rng.uniform(0.14, 0.2))
+    draw.ellipse((middle - head * 2.2, eyes + head * 1.5, middle + head * 2.2, eyes + head * 5), fill=shirt)
+    draw.ellipse((middle - head, eyes - head * 1.25, middle + head, eyes + head * 1.25), fill=skin)
+    draw.chord((middle - head, eyes - head * 1.35, middle + head, eyes + head * 0.4), 180, 360, fill=hair)
+    for eye in (middle - head // 2, middle + head // 2):
+        draw.ellipse((eye - 6, eyes - 8, eye + 6, eyes + 2), fill=(30, 30, 40))
+    grain = ImageChops.offset(_GRAIN[0], rng.randrange(PORTRAIT_SIDE), rng.randrange(PORTRAIT_SIDE))
     out = io.BytesIO()
-    picture.save(out, "JPEG", quality=85)
+    Image.blend(picture, grain, 0.12).save(out, "JPEG", quality=85)
     return out.getvalue()
+
+
+def portrait_path(number: int) -> str:
+    return os.path.join(PORTRAITS, "%06d.jpg" % number)
+
+
+def _write_portrait(number: int) -> None:
+    path = portrait_path(number)
+    with open(path + ".partial", "wb") as handle:
+        handle.write(source_photo(number))
+    os.replace(path + ".partial", path)
+
+
+def ensure_portraits(count: int) -> None:
+    """Portraits 1 .. count on disk, made once (in parallel) and kept for later runs."""
+    os.makedirs(PORTRAITS, exist_ok=True)
+    missing = [number for number in range(1, count + 1) if not os.path.exists(portrait_path(number))]
+    if missing:
+        print("generating %d portraits ..." % len(missing), flush=True)
+        with multiprocessing.Pool() as pool:
+            pool.map(_write_portrait, missing, chunksize=256)
+
+
+def photo_dir(count: int, side: str, name_of) -> str:
+    """A folder holding exactly users 1 .. count's portraits, as <name_of(number)>.jpg (hard links)."""
+    ensure_portraits(count)
+    folder = os.path.join(BENCH_DIR, "photos-%s-%d" % (side, count))
+    if os.path.isdir(folder) and len(os.listdir(folder)) == count:
+        return folder
+    shutil.rmtree(folder, ignore_errors=True)
+    os.makedirs(folder)
+    for number in range(1, count + 1):
+        os.link(portrait_path(number), os.path.join(folder, name_of(number) + ".jpg"))
+    return folder
+
+
+def read_source(folder: str, name: str) -> bytes:
+    with open(os.path.join(folder, name + ".jpg"), "rb") as handle:
+        return handle.read()
 
 
 def cheap_rendition(photo: bytes) -> bytes:
@@ -90,17 +183,6 @@ def cheap_rendition(photo: bytes) -> bytes:
     out = io.BytesIO()
     Image.open(io.BytesIO(photo)).resize((160, 160), Image.LANCZOS).save(out, "JPEG", quality=75)
     return out.getvalue()
-
-
-def photo_dir(count: int) -> str:
-    folder = os.path.join(BENCH_DIR, "photos")
-    os.makedirs(folder, exist_ok=True)
-    for number in range(1, count + 1):
-        path = os.path.join(folder, "user%04d.jpg" % number)
-        if not os.path.exists(path):
-            with open(path, "wb") as handle:
-                handle.write(source_photo(number))
-    return folder
 
 
 def process_cpu_seconds(pids: list) -> float:
@@ -183,17 +265,32 @@ def ldap_defaults() -> dict:
         bind_dn=env("SANDBOX_LDAP_BIND_DN"), bind_password=env("SANDBOX_LDAP_BIND_PASSWORD"))}
 
 
-def ad_bulk_play(count: int, folder: str) -> dict:
-    photos = [dict(identity="user%04d" % number, src=os.path.join(folder, "user%04d.jpg" % number))
-              for number in range(1, count + 1)]
+def ad_name(number: int) -> str:
+    return "user%04d" % number
+
+
+def bulk_task(count: int, folder: str, form: str, key: str, name_of, cache_dir: str | None) -> dict:
+    """The module's arguments for users 1 .. count: the folder itself, or a photos: list naming each file."""
+    if form == "photos_from":
+        options = dict(photos_from=dict(path=folder, key=key))
+    else:
+        options = dict(photos=[{"user" if key == "upn" else "identity": name_of(number),
+                                "src": os.path.join(folder, name_of(number) + ".jpg")} for number in range(1, count + 1)])
+    if cache_dir:
+        options["cache_dir"] = cache_dir
+    return options
+
+
+def ad_bulk_play(count: int, folder: str, form: str, cache_dir: str | None = None) -> dict:
     return dict(module_defaults=ldap_defaults(), tasks=[{
-        "m365.photos.ad_thumbnail_photo": dict(photos=photos), "register": "outcome", "ignore_errors": True}])
+        "m365.photos.ad_thumbnail_photo": bulk_task(count, folder, form, "sam_account_name", ad_name, cache_dir),
+        "register": "outcome", "ignore_errors": True}])
 
 
 def ad_naive_play(count: int, folder: str) -> dict:
     return dict(module_defaults=ldap_defaults(), tasks=[{
         "m365.photos.ad_thumbnail_photo": dict(identity="{{ item }}", src="%s/{{ item }}.jpg" % folder),
-        "loop": ["user%04d" % number for number in range(1, count + 1)], "register": "outcome"}])
+        "loop": [ad_name(number) for number in range(1, count + 1)], "register": "outcome"}])
 
 
 def check_converged(result: dict, label: str, expect_changed: int) -> None:
@@ -202,31 +299,54 @@ def check_converged(result: dict, label: str, expect_changed: int) -> None:
         raise SystemExit("%s did not converge: %s" % (label, json.dumps(summary or result.get("msg"))[:2000]))
 
 
-def bench_ad(count: int, full_max: int, workdir: str) -> list:
+def fresh_cache(workdir: str) -> str:
+    cache_dir = os.path.join(workdir, "cache")
+    shutil.rmtree(cache_dir, ignore_errors=True)
+    return cache_dir
+
+
+# Full runs without the cache too, up to this N: the cache costs a full run next to nothing (one small file per
+# photo), so above it only the full run that fills the cache is measured.
+FULL_WITHOUT_CACHE_MAX = 1000
+
+
+def bench_ad(count: int, full_max: int, workdir: str, form: str) -> list:
     from ansible_collections.m365.photos.plugins.module_utils import _image  # the pipeline under test
 
     ensure_directory_users(count)
     directory = Directory()
     pids = sandbox_pids("samba")
-    folder = photo_dir(count)
-    sources = {number: open(os.path.join(folder, "user%04d.jpg" % number), "rb").read() for number in range(1, count + 1)}
+    folder = photo_dir(count, "ad", ad_name)
+    sources = {number: read_source(folder, ad_name(number)) for number in range(1, count + 1)}
     runs = []
-    if count <= full_max:
+
+    def measure(label: str, play: dict, expect_changed: int) -> None:
+        wall, cpu, server_cpu, rss, result = run_playbook(play, workdir, pids)
+        check_converged(result, label, expect_changed)
+        runs.append(Run(label, count, wall, cpu, server_cpu, rss, result["summary"]))
+
+    def full_run(label: str, cache_dir: str | None) -> None:
         directory.set_photos({number: None for number in sources})
-        wall, cpu, server_cpu, rss, result = run_playbook(ad_bulk_play(count, folder), workdir, pids)
-        check_converged(result, "AD full run", count)
+        measure(label, ad_bulk_play(count, folder, form, cache_dir), count)
         held = directory.photos()
         wrong = [number for number, source in sources.items()
                  if held.get(number) is None or len(held[number]) > EXCHANGE_ONLINE_LIMIT
                  or not _image.compare(held[number], source).same]
         if wrong:
-            raise SystemExit("AD full run left %d photos wrong, e.g. user%04d" % (len(wrong), wrong[0]))
-        runs.append(Run("AD full run", count, wall, cpu, server_cpu, rss, result["summary"]))
+            raise SystemExit("%s left %d photos wrong, e.g. %s" % (label, len(wrong), ad_name(wrong[0])))
+        runs[-1].extra["verified"] = "%d/%d" % (count, count)
+
+    cache_dir = fresh_cache(workdir)
+    if count <= full_max:
+        if count <= FULL_WITHOUT_CACHE_MAX:
+            full_run("AD full run", None)
+        full_run("AD full run (cache on)", cache_dir)
     else:
         directory.set_photos({number: cheap_rendition(source) for number, source in sources.items()})
-    wall, cpu, server_cpu, rss, result = run_playbook(ad_bulk_play(count, folder), workdir, pids)
-    check_converged(result, "AD no-change run", 0)
-    runs.append(Run("AD no-change run", count, wall, cpu, server_cpu, rss, result["summary"]))
+    measure("AD no-change run", ad_bulk_play(count, folder, form), 0)
+    if count > full_max:
+        measure("AD no-change run (cold cache)", ad_bulk_play(count, folder, form, cache_dir), 0)
+    measure("AD no-change run (warm cache)", ad_bulk_play(count, folder, form, cache_dir), 0)
     if count == 100:
         wall, cpu, server_cpu, rss, result = run_playbook(ad_naive_play(count, folder), workdir, pids)
         if any(item.get("changed") or item.get("failed") for item in result["results"]):
@@ -304,18 +424,16 @@ def graph_defaults() -> dict:
         timeout=120)}
 
 
-def graph_bulk_play(emulator: Emulator, count: int, folder: str) -> dict:
-    photos = [dict(user=emulator.user(number), src=os.path.join(folder, "user%04d.jpg" % number))
-              for number in range(1, count + 1)]
+def graph_bulk_play(emulator: Emulator, count: int, folder: str, form: str, cache_dir: str | None = None) -> dict:
     return dict(module_defaults=graph_defaults(), tasks=[{
-        "m365.photos.exchange_online_photo": dict(photos=photos), "register": "outcome", "ignore_errors": True}])
+        "m365.photos.exchange_online_photo": bulk_task(count, folder, form, "upn", emulator.user, cache_dir),
+        "register": "outcome", "ignore_errors": True}])
 
 
 def graph_naive_play(emulator: Emulator, count: int, folder: str) -> dict:
     return dict(module_defaults=graph_defaults(), tasks=[{
-        "m365.photos.exchange_online_photo": dict(user="{{ item }}@%s" % env("SANDBOX_TENANT_DOMAIN"),
-                                                  src="%s/{{ item }}.jpg" % folder),
-        "loop": ["user%04d" % number for number in range(1, count + 1)], "register": "outcome"}])
+        "m365.photos.exchange_online_photo": dict(user="{{ item }}", src="%s/{{ item }}.jpg" % folder),
+        "loop": [emulator.user(number) for number in range(1, count + 1)], "register": "outcome"}])
 
 
 def wire(emulator: Emulator, count: int) -> dict:
@@ -339,12 +457,12 @@ def graph_run(emulator: Emulator, label: str, play: dict, count: int, workdir: s
     return Run(label, count, wall, cpu, server_cpu, rss, result.get("summary") or {}, wire(emulator, count))
 
 
-def bench_graph(count: int, full_max: int, workdir: str, app_requests: int, strict_entra: bool = False) -> list:
+def bench_graph(count: int, full_max: int, workdir: str, app_requests: int, form: str, strict_entra: bool = False) -> list:
     from ansible_collections.m365.photos.plugins.module_utils import _image  # the pipeline under test
 
     emulator = ensure_graph_users(count)
     pids = sandbox_pids("graph")
-    folder = photo_dir(count)
+    folder = photo_dir(count, "graph", emulator.user)
     saved = emulator.admin("GET", "/config")
     emulator.admin("PUT", "/config", {"latency_ms": GRAPH_LATENCY_MS, "throttle": {
         "mailbox_requests": 10000, "mailbox_window_s": 600, "mailbox_concurrency": 4,
@@ -353,40 +471,48 @@ def bench_graph(count: int, full_max: int, workdir: str, app_requests: int, stri
     if strict_entra:
         emulator.admin("PUT", "/config", STRICT_ENTRA)
     runs = []
-    try:
+
+    def play(cache_dir: str | None = None) -> dict:
+        return graph_bulk_play(emulator, count, folder, form, cache_dir)
+
+    def full_run(run_label: str, cache_dir: str | None) -> None:
         emulator.admin("DELETE", "/tenants/%s/photos" % emulator.tenant)
+        faults = max(1, int(count * GRAPH_FAULT_SHARE))
+        emulator.admin("POST", "/faults", {"status": 429, "match": "/photo/$value", "method": "PUT", "count": faults,
+                                           "retry_after": 1})
+        emulator.admin("POST", "/faults", {"status": 429, "match": "/photo", "method": "GET", "count": faults,
+                                           "retry_after": 1})
+        runs.append(graph_run(emulator, run_label, play(cache_dir), count, workdir, pids, count))
+        emulator.admin("DELETE", "/faults")
+        wrong = [number for number in range(1, count + 1)
+                 if emulator.stored(number) is None
+                 or not _image.compare(emulator.stored(number), read_source(folder, emulator.user(number))).same]
+        if wrong:
+            raise SystemExit(run_label + " left %d photos wrong, e.g. %s" % (len(wrong), emulator.user(wrong[0])))
+        runs[-1].extra["verified"] = "%d/%d" % (count, count)
+        # The next run starts outside the visibility delay: inside it the old photos are still served.
+        if strict_entra:
+            time.sleep(STRICT_ENTRA["write_visibility_delay_s"])
+
+    cache_dir = fresh_cache(workdir)
+    try:
         if count <= full_max:
-            faults = max(1, int(count * GRAPH_FAULT_SHARE))
-            emulator.admin("POST", "/faults", {"status": 429, "match": "/photo/$value", "method": "PUT", "count": faults,
-                                               "retry_after": 1})
-            emulator.admin("POST", "/faults", {"status": 429, "match": "/photo", "method": "GET", "count": faults,
-                                               "retry_after": 1})
-            runs.append(graph_run(emulator, label + " full run", graph_bulk_play(emulator, count, folder), count, workdir,
-                                  pids, count))
-            emulator.admin("DELETE", "/faults")
-            wrong = []
-            for number in range(1, count + 1):
-                with open(os.path.join(folder, "user%04d.jpg" % number), "rb") as handle:
-                    source = handle.read()
-                held = emulator.stored(number)
-                if held is None or not _image.compare(held, source).same:
-                    wrong.append(number)
-            if wrong:
-                raise SystemExit(label + " full run left %d photos wrong, e.g. user%04d" % (len(wrong), wrong[0]))
-            runs[-1].extra["verified"] = "%d/%d" % (count, count)
-            # The second run starts outside the visibility delay: inside it the old photos are still served.
-            if strict_entra:
-                time.sleep(STRICT_ENTRA["write_visibility_delay_s"])
+            if count <= FULL_WITHOUT_CACHE_MAX:
+                full_run(label + " full run", None)
+            full_run(label + " full run (cache on)", cache_dir)
         else:
             # The steady state, seeded directly: every user already holds the source (served at 432x432).
+            emulator.admin("DELETE", "/tenants/%s/photos" % emulator.tenant)
             for number in range(1, count + 1):
-                with open(os.path.join(folder, "user%04d.jpg" % number), "rb") as handle:
-                    emulator.store(number, handle.read())
+                emulator.store(number, read_source(folder, emulator.user(number)))
             # The first read renders each stored size once (the service keeps its renditions): not measured.
-            runs.append(graph_run(emulator, label + " no-change run (cold emulator renditions)",
-                                  graph_bulk_play(emulator, count, folder), count, workdir, pids, 0))
-        runs.append(graph_run(emulator, label + " no-change run", graph_bulk_play(emulator, count, folder), count, workdir,
-                              pids, 0))
+            runs.append(graph_run(emulator, label + " no-change run (cold emulator renditions)", play(), count, workdir,
+                                  pids, 0))
+        runs.append(graph_run(emulator, label + " no-change run", play(), count, workdir, pids, 0))
+        if count > full_max:
+            runs.append(graph_run(emulator, label + " no-change run (cold cache)", play(cache_dir), count, workdir,
+                                  pids, 0))
+        runs.append(graph_run(emulator, label + " no-change run (warm cache)", play(cache_dir), count, workdir, pids, 0))
         if count == 100:
             run = graph_run(emulator, "Graph no-change, naive loop", graph_naive_play(emulator, count, folder), count,
                             workdir, pids, None)
@@ -416,26 +542,36 @@ def table(runs: list) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--users", type=int, nargs="+", default=[100, 1000, 10000])
-    parser.add_argument("--full-max", type=int, default=1000, help="largest N that also gets a full run")
-    parser.add_argument("--write", help="Markdown file to write the table into (section 'scale')")
+    parser.add_argument("--full-max", type=int, default=10000, help="largest N that also gets a full run")
+    parser.add_argument("--write", help="Markdown file to write the table into (section 'scale', or --section)")
+    parser.add_argument("--section", default="scale", help="the section of --write to replace")
     parser.add_argument("--sides", nargs="+", choices=["ad", "graph"], default=["ad", "graph"])
+    parser.add_argument("--form", choices=["photos_from", "photos"], default="photos_from",
+                        help="give the module the folder (photos_from), or a photos: list naming each file")
     parser.add_argument("--strict-entra", action="store_true",
                         help="Graph runs against the entra photo store, strict throttling and a 5 s visibility delay")
     parser.add_argument("--app-requests", type=int, default=130000,
                         help="the emulator's per-app limit per 10 s for the Graph runs (Microsoft's: 130,000)")
     args = parser.parse_args()
     runs = []
-    with tempfile.TemporaryDirectory(prefix="m365-photos-bench-") as workdir:
-        for count in args.users:
-            if "ad" in args.sides:
-                runs += bench_ad(count, args.full_max, workdir)
-            if "graph" in args.sides:
-                runs += bench_graph(count, args.full_max, workdir, args.app_requests, args.strict_entra)
-            print(table(runs), flush=True)
-    text = "## Scale\n\nOne bulk task per side against the sandbox (%s, %d CPUs). Module CPU includes ansible-playbook.\n\n%s\n" % (
-        time.strftime("%Y-%m-%d"), os.cpu_count(), table(runs))
+    seeded = int(os.environ.get("SANDBOX_USERS") or 62)
+    try:
+        with tempfile.TemporaryDirectory(prefix="m365-photos-bench-") as workdir:
+            for count in args.users:
+                if "ad" in args.sides:
+                    runs += bench_ad(count, args.full_max, workdir, args.form)
+                if "graph" in args.sides:
+                    runs += bench_graph(count, args.full_max, workdir, args.app_requests, args.form, args.strict_entra)
+                print(table(runs), flush=True)
+    finally:
+        # The sandbox goes back to the users the tests expect (the emulator follows the directory).
+        ensure_graph_users(seeded)
+    heading = "Scale" if args.section == "scale" else "Scale: %s" % args.section
+    text = ("## %s\n\nOne bulk task per side against the sandbox (%s, %d CPUs, form %s). Module CPU includes "
+            "ansible-playbook; peak RSS is the whole process tree's.\n\n%s\n" % (
+                heading, time.strftime("%Y-%m-%d"), os.cpu_count(), args.form, table(runs)))
     if args.write:
-        replace_section(args.write, "scale", text)
+        replace_section(args.write, args.section, text)
 
 
 if __name__ == "__main__":
