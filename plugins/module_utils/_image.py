@@ -88,7 +88,7 @@ _RESAMPLE_GAP = 2
 _GENEROUS_BITS_PER_PIXEL = 2
 _BITS_PER_BYTE = 8
 # Photos fitted to small budgets tend to look best at around this density; the size search starts there.
-_TYPICAL_BEST_BITS_PER_PIXEL = 1
+_TYPICAL_BEST_BITS_PER_PIXEL = 0.7
 # _QualityModel: a JPEG's size goes about as libjpeg's quantisation scale to the power -0.7 (measured on the
 # fidelity photos at 192-640 px); a typical photo takes 1.1 bits a pixel at quality 65 (scale 70) with 4:2:0
 # chroma, and about 1.2 times the bytes with 4:4:4 at the same quality.
@@ -779,10 +779,14 @@ def _fitting_candidate(scaled: Image.Image, side: int, subsampling: int, max_byt
     return _Candidate(_similarity(reference, Image.open(io.BytesIO(data))), side, data)
 
 
-def _starting_index(sides: tuple[int, ...], max_bytes: int) -> int:
-    """The candidate size where a photo typically looks best for the budget, to start the search there."""
+def _starting_index(sides: tuple[int, ...], size: tuple[int, int], max_bytes: int) -> int:
+    """The candidate size where a photo of this shape typically looks best for the budget, to start there."""
+    def pixels(side: int) -> int:
+        width, height = _scaled_size(size, side)
+        return width * height
+
     fitting = [index for index, side in enumerate(sides)
-               if side * side * _TYPICAL_BEST_BITS_PER_PIXEL <= max_bytes * _BITS_PER_BYTE]
+               if pixels(side) * _TYPICAL_BEST_BITS_PER_PIXEL <= max_bytes * _BITS_PER_BYTE]
     return fitting[-1] if fitting else 0
 
 
@@ -813,20 +817,26 @@ class _SizeSearch:
         candidate = self.scored[index]
         return candidate.score if candidate else None
 
-    def climb(self, start: int, step: int, allowance: float) -> None:
-        """Walk from start in one direction until nothing fits or a size scores allowance or more below the best.
+    def descend_to_peak(self, start: int) -> int:
+        """From start towards smaller sizes while each looks better than the last: where the scores peak."""
+        index = start
+        while index > 0 and (self.best_score(index - 1) or 0) > (self.best_score(index) or 0):
+            index -= 1
+        return index
 
-        Towards larger sizes the allowance is EQUAL_LOOK_TOLERANCE, because _pick prefers a larger size that
-        looks the same; towards smaller ones it is 0: a smaller size is only wanted if it looks better.
+    def climb(self, start: int) -> None:
+        """From start towards larger sizes until nothing fits or a size scores EQUAL_LOOK_TOLERANCE below the best.
+
+        Larger sizes within the tolerance are wanted, because _pick prefers a larger size that looks the same.
         """
         best = self.best_score(start)
-        index = start + step
-        while best is not None and 0 <= index < len(self.sides):
+        index = start + 1
+        while best is not None and index < len(self.sides):
             score = self.best_score(index)
-            if score is None or score <= best - allowance:
+            if score is None or score <= best - EQUAL_LOOK_TOLERANCE:
                 return
             best = max(best, score)
-            index += step
+            index += 1
 
     def candidates(self) -> list[_Candidate]:
         found = [candidate for candidate in self.scored.values() if candidate]
@@ -861,11 +871,12 @@ def _fit(image: Image.Image, max_bytes: int, max_dimension: int | None) -> bytes
         if len(best_possible) <= max_bytes:
             return best_possible
     search = _SizeSearch(working, sides, max_bytes)
-    start = _starting_index(sides, max_bytes)
-    if search.best_score(start) is None:
-        start = 0
-    search.climb(start, +1, EQUAL_LOOK_TOLERANCE)
-    search.climb(start, -1, 0)
+    start = _starting_index(sides, working.size, max_bytes)
+    while start > 0 and search.best_score(start) is None:
+        start -= 1
+    # Scores rise to one peak and fall again, nearly always: find the peak first, so the climb towards larger
+    # sizes stops as soon as they fall EQUAL_LOOK_TOLERANCE below it.
+    search.climb(search.descend_to_peak(start))
     candidates = search.candidates()
     if not candidates:
         raise ImageError(
