@@ -602,8 +602,9 @@ def _libjpeg_scale(quality: int) -> float:
 
 
 def _quality_for_scale(scale: float) -> int:
+    """The quality for a scale, rounded up: a guess one too high costs no more encodings than the right one."""
     quality = 5000 / scale if scale > 100 else (200 - scale) / 2
-    return min(MAX_QUALITY, max(MIN_QUALITY, round(quality)))
+    return min(MAX_QUALITY, max(MIN_QUALITY, math.ceil(quality)))
 
 
 class _QualityModel:
@@ -633,16 +634,17 @@ def _best_fitting_quality(image: Image.Image, subsampling: int, max_bytes: int,
     """The highest-quality encoding within max_bytes; None if none fits.
 
     The search starts where the model predicts. Until one quality fits and a higher one does not, it moves
-    by the model's predictions but at least one quality, then two, four...; once bracketed it follows the
+    by the model's predictions but at least one quality, one, two, four...; once bracketed it follows the
     model inside the bracket, or bisects when the model points outside. Encodings grow with quality, so the
-    answer is the one a bisection over all qualities finds, in two or three encodings instead of eight.
+    answer is the one a bisection over all qualities finds: in two or three encodings instead of eight once
+    the model has seen the photo, in at most about twice a bisection's when it predicts badly.
     """
     model = model or _QualityModel()
     pixels = image.width * image.height
     fits, too_big = MIN_QUALITY - 1, MAX_QUALITY + 1
     best = None
     quality = model.predict(subsampling, pixels, max_bytes)
-    step = 1
+    moves = 0
     while too_big - fits > 1:
         encoded = encode_jpeg(image, quality, subsampling)
         model.learn(subsampling, pixels, quality, len(encoded))
@@ -652,8 +654,9 @@ def _best_fitting_quality(image: Image.Image, subsampling: int, max_bytes: int,
             too_big = quality
         predicted = model.predict(subsampling, pixels, max_bytes)
         if fits < MIN_QUALITY or too_big > MAX_QUALITY:
+            step = 1 << max(0, moves - 1)
             predicted = max(predicted, quality + step) if quality == fits else min(predicted, quality - step)
-            step *= 2
+            moves += 1
         elif not fits < predicted < too_big:
             predicted = (fits + too_big) // 2
         quality = min(too_big - 1, max(fits + 1, predicted))
