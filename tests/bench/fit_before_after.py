@@ -9,7 +9,6 @@ and a git branch to compare with (main unless --before names another revision):
 
 from __future__ import annotations
 
-import argparse
 import io
 import subprocess
 import sys
@@ -21,8 +20,9 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit" / "plugins"))
-from _benchdoc import replace_section  # noqa: E402
-from fidelity import BUDGETS, REPO_ROOT, sources  # noqa: E402  (the same photos and budgets)
+from _benchdoc import table_command  # noqa: E402
+from _fidelity_set import BUDGETS, REPO_ROOT  # noqa: E402
+from fidelity import sources  # noqa: E402  (the same photos)
 from ssim import DISPLAY_SIZE, display_ssim  # noqa: E402  (the unit tests' measure, shared)
 from ansible_collections.m365.photos.plugins.module_utils import _image  # noqa: E402
 
@@ -83,18 +83,15 @@ def table(revision: str, repeats: int) -> str:
     return "\n".join(header + rows)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def options(parser) -> None:
     parser.add_argument("--before", default="main", help="git revision whose fit to compare with (default main)")
-    parser.add_argument("--repeats", type=int, default=3, help="fits per measurement; the fastest counts")
-    parser.add_argument("--write", type=Path, help="Markdown file whose fit-before-after section to replace")
-    arguments = parser.parse_args()
-    if arguments.repeats < 1:
-        parser.error("--repeats must be at least 1")
-    body = table(arguments.before, arguments.repeats)
-    print(body)
-    if arguments.write:
-        replace_section(str(arguments.write), "fit-before-after", "## The fit before and after (issue 14)\n\n" + body)
+    parser.add_argument("--repeats", type=int, default=3, choices=range(1, 100), metavar="N",
+                        help="fits per measurement, 1 to 99; the fastest counts (default 3)")
+
+
+def main() -> None:
+    table_command(__doc__.splitlines()[0], "fit-before-after", "The fit before and after (issue 14)",
+                  lambda arguments: table(arguments.before, arguments.repeats), options)
 
 
 if __name__ == "__main__":
