@@ -82,8 +82,11 @@ SUBSAMPLING_444 = 0
 # Candidates scoring within this of the best look the same at display size: keep the largest one,
 # because some clients show the photo larger than the display size used for scoring.
 EQUAL_LOOK_TOLERANCE = 0.002
-# Resample from a pyramid level at least this many times the target (Pillow's reducing_gap idea).
+_CLEARLY_BETTER = EQUAL_LOOK_TOLERANCE / 2
+# Resample from a pyramid level at least this many times the target (Pillow's reducing_gap idea); the
+# display views, which only score, from one at least _DISPLAY_GAP times it.
 _RESAMPLE_GAP = 2
+_DISPLAY_GAP = 3
 # Only budgets this generous (2 bits per pixel) can hold the full-size picture at top quality: try it first.
 _GENEROUS_BITS_PER_PIXEL = 2
 _BITS_PER_BYTE = 8
@@ -701,7 +704,7 @@ def _block_ssim(x: _BlockStatistics, y: _BlockStatistics) -> float:
 
 def _display_view(image: Image.Image, size: tuple[int, int] | None = None) -> Image.Image:
     size = size or _scaled_size(image.size, DISPLAY_SIZE)
-    return image.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+    return image.resize(size, Image.Resampling.LANCZOS, reducing_gap=_DISPLAY_GAP)
 
 
 def _reference_statistics(planes: tuple[Image.Image, ...]) -> tuple[_BlockStatistics, ...]:
@@ -745,33 +748,34 @@ def _pick(candidates: list[_Candidate]) -> _Candidate:
     return max(looks_best, key=lambda candidate: (candidate.side, candidate.score))
 
 
-def _halved(length: int) -> int:
-    """A length after Image.reduce(2), which keeps a last odd pixel."""
-    return (length + 1) // 2
-
-
 class _Pyramid:
-    """Halvings of the working image, so each candidate size is resampled from a nearby level, not the source.
+    """Reductions of the working image by powers of two, so each size is resampled from a nearby one.
 
-    A level is made when a size first needs it: a fit that tries only large sizes halves nothing.
+    A reduction is made when a size first needs it, in one pass from the working image (a 3000 px photo
+    reduced by 4 costs half of two halvings), and kept for the other sizes and the reference's display view.
     """
 
     def __init__(self, working: Image.Image) -> None:
-        self.levels = [working]
+        self.working = working
+        self.reduced: dict[int, Image.Image] = {1: working}
 
-    def _base(self, side: int) -> Image.Image:
-        """The smallest halving at least _RESAMPLE_GAP times side (the working image when none is)."""
-        least = _RESAMPLE_GAP * side
-        while (max(self.levels[-1].size) >= 2 * _RESAMPLE_GAP * SMALLEST_SIDE
-               and _halved(max(self.levels[-1].size)) >= least):
-            self.levels.append(self.levels[-1].reduce(2))
-        return min((level for level in self.levels if max(level.size) >= least),
-                   key=lambda level: max(level.size), default=self.levels[0])
+    def _base(self, least: int) -> Image.Image:
+        """The smallest reduction whose longest side is still at least least (the working image if none is)."""
+        longest, factor = max(self.working.size), 1
+        while -(-longest // (2 * factor)) >= least:  # Image.reduce keeps a last partial pixel: a ceiling
+            factor *= 2
+        if factor not in self.reduced:
+            self.reduced[factor] = self.working.reduce(factor)
+        return self.reduced[factor]
 
     def scaled(self, side: int) -> Image.Image:
-        base = self._base(side)
-        target = _scaled_size(self.levels[0].size, side)
+        base = self._base(_RESAMPLE_GAP * side)
+        target = _scaled_size(self.working.size, side)
         return base if target == base.size else base.resize(target, Image.Resampling.LANCZOS)
+
+    def display_view(self) -> Image.Image:
+        """The working image at display size, from a reduction at least _DISPLAY_GAP times that size."""
+        return _display_view(self._base(_DISPLAY_GAP * DISPLAY_SIZE), _scaled_size(self.working.size, DISPLAY_SIZE))
 
 
 def _fitting_candidate(scaled: Image.Image, side: int, subsampling: int, max_bytes: int,
@@ -802,7 +806,7 @@ class _SizeSearch:
 
     def __init__(self, working: Image.Image, sides: tuple[int, ...], max_bytes: int) -> None:
         self.pyramid = _Pyramid(working)
-        self.reference = _reference_statistics(_float_planes(_display_view(working)))
+        self.reference = _reference_statistics(_float_planes(self.pyramid.display_view()))
         self.quality_model = _QualityModel()
         self.sides = sides
         self.max_bytes = max_bytes
@@ -821,9 +825,13 @@ class _SizeSearch:
         return candidate.score if candidate else None
 
     def descend_to_peak(self, start: int) -> int:
-        """From start towards smaller sizes while each looks better than the last: where the scores peak."""
+        """From start towards smaller sizes while each looks clearly better than the last: where scores peak.
+
+        Clearly: by more than half the equal-look tolerance. A smaller size only a little better would
+        seldom change the pick, and walking on for it costs a candidate each time.
+        """
         index = start
-        while index > 0 and (self.best_score(index - 1) or 0) > (self.best_score(index) or 0):
+        while index > 0 and (self.best_score(index - 1) or 0) > (self.best_score(index) or 0) + _CLEARLY_BETTER:
             index -= 1
         return index
 

@@ -390,12 +390,22 @@ def test_quality_search_after_a_neighbouring_size_needs_few_encodings(astronaut,
     assert len(encodings) <= 3  # a bisection over qualities 20-95 takes 8
 
 
-def test_pyramid_halves_only_as_far_as_a_size_needs(astronaut):
+def test_pyramid_reduces_only_as_far_as_a_size_needs(astronaut):
     pyramid = _image._Pyramid(astronaut)
     assert pyramid.scaled(400).size == (400, 400)
-    assert [level.size for level in pyramid.levels] == [(512, 512)]
+    assert sorted(pyramid.reduced) == [1]
     assert pyramid.scaled(100).tobytes() == astronaut.reduce(2).resize((100, 100), Image.Resampling.LANCZOS).tobytes()
-    assert [level.size for level in pyramid.levels] == [(512, 512), (256, 256)]
+    assert pyramid.scaled(60).tobytes() == astronaut.reduce(4).resize((60, 60), Image.Resampling.LANCZOS).tobytes()
+    assert sorted(pyramid.reduced) == [1, 2, 4]
+
+
+def test_reference_display_view_comes_from_a_reduction_three_times_the_display(astronaut):
+    big = astronaut.resize((1500, 750), Image.Resampling.BICUBIC)
+    pyramid = _image._Pyramid(big)
+    view = pyramid.display_view()
+    assert view.size == (240, 120)
+    assert sorted(pyramid.reduced) == [1, 2]  # 750x375 is the smallest reduction at least 720 px long
+    assert view.tobytes() == big.reduce(2).resize((240, 120), Image.Resampling.LANCZOS).tobytes()
 
 
 def test_display_similarity_is_symmetric_and_one_for_the_same_picture(astronaut):
