@@ -48,6 +48,8 @@ def optional(module_name: str):
 
 PYJPEGLI = optional("pyjpegli")
 MOZJPEG = optional("mozjpeg_lossless_optimization")
+MISSING = tuple(name for name, module in (("pyjpegli", PYJPEGLI), ("mozjpeg-lossless-optimization", MOZJPEG))
+                if module is None)
 
 
 def pillow(image: Image.Image, quality: int, subsampling: int) -> bytes:
@@ -152,6 +154,8 @@ def table() -> str:
         "| photo | budget (bytes) | encoder | bytes | size, quality, chroma | SSIM | encode | JPEG |",
         "|---|---:|---|---:|---|---:|---:|---|",
     ]
+    if MISSING:
+        header[0] += " Not installed, so not measured: {0}.".format(", ".join(MISSING))
     return "\n".join(header + list(rows()))
 
 
