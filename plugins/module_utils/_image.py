@@ -702,8 +702,7 @@ def _block_ssim(x: _BlockStatistics, y: _BlockStatistics) -> float:
     return _mean(ssim_map)
 
 
-def _display_view(image: Image.Image, size: tuple[int, int] | None = None) -> Image.Image:
-    size = size or _scaled_size(image.size, DISPLAY_SIZE)
+def _display_view(image: Image.Image, size: tuple[int, int]) -> Image.Image:
     return image.resize(size, Image.Resampling.LANCZOS, reducing_gap=_DISPLAY_GAP)
 
 
