@@ -82,6 +82,7 @@ SUBSAMPLING_444 = 0
 # Candidates scoring within this of the best look the same at display size: keep the largest one,
 # because some clients show the photo larger than the display size used for scoring.
 EQUAL_LOOK_TOLERANCE = 0.002
+# The size search walks towards smaller sizes only while each scores more than this above the last.
 _CLEARLY_BETTER = EQUAL_LOOK_TOLERANCE / 2
 # Resample from a pyramid level at least this many times the target (Pillow's reducing_gap idea); the
 # display views, which only score, from one at least _DISPLAY_GAP times it.
@@ -637,7 +638,7 @@ def _best_fitting_quality(image: Image.Image, subsampling: int, max_bytes: int,
     """The highest-quality encoding within max_bytes; None if none fits.
 
     The search starts where the model predicts. Until one quality fits and a higher one does not, it moves
-    by the model's predictions but at least one quality, one, two, four...; once bracketed it follows the
+    by the model's predictions but at least one quality, then one, two, four...; once bracketed it follows the
     model inside the bracket, or bisects when the model points outside. Encodings grow with quality, so the
     answer is the one a bisection over all qualities finds: in two or three encodings instead of eight once
     the model has seen the photo, in at most about twice a bisection's when it predicts badly.
@@ -862,9 +863,10 @@ class _SizeSearch:
 def fit_to_budget(image: Image.Image, max_bytes: int, max_dimension: int | None = None) -> bytes:
     """The best-looking baseline JPEG of at most max_bytes, never larger than the source or max_dimension.
 
-    Each candidate size is encoded at the highest quality that fits (4:2:0 and 4:4:4) and scored at
-    display size. The search starts at the size typical photos look best at for the budget and climbs
-    towards larger sizes while the score does not keep falling, then towards smaller ones.
+    Each candidate size is encoded at the highest quality that fits (4:2:0; 4:4:4 too at the best size)
+    and scored at display size. The search starts at the size typical photos look best at for the budget,
+    descends while smaller sizes look clearly better, then climbs from that peak towards larger sizes while
+    they look the same as the best.
     """
     _check_budget(max_bytes, max_dimension)
     with _memory_errors():
