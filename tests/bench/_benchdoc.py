@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
 import os
+from pathlib import Path
 
 
 def replace_section(path: str, name: str, section: str) -> None:
@@ -17,3 +19,16 @@ def replace_section(path: str, name: str, section: str) -> None:
         text = text.rstrip("\n") + "\n\n" + block + "\n"
     with open(path, "w", encoding="utf-8") as handle:
         handle.write(text)
+
+
+def table_command(description: str, name: str, title: str, table, add_options=None) -> None:
+    """A benchmark's command line: print table(arguments), and with --write FILE put it in FILE's section name."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--write", type=Path, help="Markdown file whose {0} section to replace".format(name))
+    if add_options:
+        add_options(parser)
+    arguments = parser.parse_args()
+    body = table(arguments)
+    print(body)
+    if arguments.write:
+        replace_section(str(arguments.write), name, "## {0}\n\n{1}".format(title, body))

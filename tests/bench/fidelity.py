@@ -8,7 +8,6 @@ Run from the repository root with the collection importable (PYTHONPATH containi
 
 from __future__ import annotations
 
-import argparse
 import io
 import sys
 import time
@@ -18,14 +17,11 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit" / "plugins"))
-from _benchdoc import replace_section  # noqa: E402
+from _benchdoc import table_command  # noqa: E402
+from _fidelity_set import BUDGETS, FIXTURES, PHOTOS  # noqa: E402
 from ssim import DISPLAY_SIZE, display_ssim  # noqa: E402  (the unit tests' measure, shared)
 from ansible_collections.m365.photos.plugins.module_utils import _image  # noqa: E402
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-FIXTURES = REPO_ROOT / "tests" / "fixtures" / "images"
-PHOTOS = ("astronaut.png", "chelsea.png", "camera.png", "coffee.jpg", "rocket.jpg")
-BUDGETS = (10_240, 102_400)
 NAIVE_SIDE = 96
 NAIVE_QUALITY = 75
 
@@ -72,13 +68,7 @@ def table() -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--write", type=Path, help="Markdown file whose fidelity section to replace")
-    arguments = parser.parse_args()
-    body = table()
-    print(body)
-    if arguments.write:
-        replace_section(str(arguments.write), "fidelity", "## Fidelity\n\n" + body)
+    table_command(__doc__.splitlines()[0], "fidelity", "Fidelity", lambda arguments: table())
 
 
 if __name__ == "__main__":

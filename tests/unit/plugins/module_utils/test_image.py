@@ -356,6 +356,81 @@ def test_fitting_a_3000_px_photo_is_fast(astronaut):
     assert time.perf_counter() - started < 3.0  # the target is 1 s; CI machines are slower
 
 
+@pytest.fixture(scope="module")
+def every_quality(astronaut) -> tuple[Image.Image, dict]:
+    """A 200 px astronaut and its 4:2:0 encoding at every quality the fit may use."""
+    image = astronaut.resize((200, 200), Image.Resampling.LANCZOS)
+    return image, {quality: _image.encode_jpeg(image, quality, _image.SUBSAMPLING_420)
+                   for quality in range(_image.MIN_QUALITY, _image.MAX_QUALITY + 1)}
+
+
+@FEW_EXAMPLES
+@given(budget=st.integers(1000, 40000), misjudged=st.floats(-3, 3))
+def test_quality_search_finds_the_highest_quality_that_fits_whatever_the_model_predicts(every_quality, budget,
+                                                                                       misjudged):
+    image, encodings = every_quality
+    model = _image._QualityModel()
+    model.complexity[_image.SUBSAMPLING_420] = _image._TYPICAL_COMPLEXITY * 10 ** misjudged
+    found = _image._best_fitting_quality(image, _image.SUBSAMPLING_420, budget, model)
+    fitting = [quality for quality, data in encodings.items() if len(data) <= budget]
+    if not fitting:
+        assert found is None
+    else:
+        assert found == encodings[max(fitting)]
+
+
+def test_quality_search_after_a_neighbouring_size_needs_few_encodings(astronaut, monkeypatch):
+    encodings = []
+    encode_jpeg = _image.encode_jpeg
+    monkeypatch.setattr(_image, "encode_jpeg", lambda *arguments: encodings.append(arguments) or encode_jpeg(*arguments))
+    model = _image._QualityModel()
+    _image._best_fitting_quality(_image._resize(astronaut, 304), _image.SUBSAMPLING_420, 10240, model)
+    encodings.clear()
+    assert _image._best_fitting_quality(_image._resize(astronaut, 336), _image.SUBSAMPLING_420, 10240, model)
+    assert len(encodings) <= 3  # a bisection over qualities 20-95 takes 8
+
+
+def test_pyramid_reduces_only_as_far_as_a_size_needs(astronaut):
+    pyramid = _image._Pyramid(astronaut)
+    assert pyramid.scaled(400).size == (400, 400)
+    assert sorted(pyramid.reduced) == [1]
+    assert pyramid.scaled(100).tobytes() == astronaut.reduce(2).resize((100, 100), Image.Resampling.LANCZOS).tobytes()
+    assert pyramid.scaled(60).tobytes() == astronaut.reduce(4).resize((60, 60), Image.Resampling.LANCZOS).tobytes()
+    assert sorted(pyramid.reduced) == [1, 2, 4]
+
+
+def test_reference_display_view_comes_from_a_reduction_three_times_the_display(astronaut):
+    big = astronaut.resize((1500, 750), Image.Resampling.BICUBIC)
+    pyramid = _image._Pyramid(big)
+    view = pyramid.display_view()
+    assert view.size == (240, 120)
+    assert sorted(pyramid.reduced) == [1, 2]  # 750x375 is the smallest reduction at least 720 px long
+    assert view.tobytes() == big.reduce(2).resize((240, 120), Image.Resampling.LANCZOS).tobytes()
+
+
+def test_display_similarity_is_symmetric_and_one_for_the_same_picture(astronaut):
+    first = astronaut.resize((_image.DISPLAY_SIZE, _image.DISPLAY_SIZE), Image.Resampling.LANCZOS)
+    second = opened(_image.encode_jpeg(first, 30, _image.SUBSAMPLING_420)).convert("RGB")
+    forward = _image.display_similarity(_image._float_planes(first), second)
+    backward = _image.display_similarity(_image._float_planes(second), first)
+    assert forward < 0.99
+    assert forward == pytest.approx(backward, abs=1e-6)
+    assert _image.display_similarity(_image._float_planes(first), first) == pytest.approx(1.0, abs=1e-6)
+
+
+@pytest.mark.parametrize("name", PHOTO_NAMES)
+def test_size_search_looks_as_good_as_trying_every_size(name):
+    photo = load_photo(name)
+    sides = _image._candidate_sides(max(photo.size), None)
+    everything = _image._SizeSearch(photo, sides, 10240)
+    for index in range(len(sides)):
+        everything.best_score(index)
+    best_possible = _image._pick(everything.candidates())
+    fitted = _image.fit_to_budget(photo, 10240)
+    score = _image._similarity(everything.reference, opened(fitted))
+    assert score >= best_possible.score - _image.EQUAL_LOOK_TOLERANCE
+
+
 # --- prepare_photo --------------------------------------------------------------------------------
 
 def test_second_prepare_gives_identical_bytes():
