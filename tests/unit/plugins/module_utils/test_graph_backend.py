@@ -63,3 +63,21 @@ def test_a_photo_downloaded_to_show_or_compare_is_not_downloaded_again_for_its_b
     asyncio.run(main())
     assert shown.current.preview == shown.original == photo and other.original == photo
     assert urls == ["/users/id-shown/photo/$value", "/users/id-other/photo/$value"]
+
+
+@pytest.mark.parametrize("status, unknown", [(404, True), (403, False)])
+def test_a_user_the_tenant_does_not_have_is_marked_unknown_and_a_refused_look_up_is_not(status, unknown):
+    class Session:
+        async def post_batch(self, body):
+            return {"responses": [{"id": request["id"], "status": status, "headers": {},
+                                   "body": {"error": {"code": "Request_ResourceNotFound", "message": "gone"}}}
+                                  for request in body["requests"]]}
+
+        @staticmethod
+        def explain_answer(answer, operation):
+            return "HTTP %d while %s" % (answer.status, operation.doing)
+
+    job = types.SimpleNamespace(entry=types.SimpleNamespace(name="ghost@contoso.com"), wants_preview=False, error=None,
+                                unknown_user=False, ref=None, current=None)
+    asyncio.run(GraphBackend(Session(), None).look_up([job]))
+    assert job.unknown_user is unknown and job.error == "HTTP %d while looking up user 'ghost@contoso.com'" % status
