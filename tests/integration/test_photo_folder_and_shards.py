@@ -135,9 +135,10 @@ def test_shard_hosts_of_one_tenant_cover_every_user_once_and_the_report_merges_t
     directory, graph = sides
     clear(directory, graph)
     workdir = str(tmp_path)
-    photo_folder(os.path.join(workdir, "photos"), USERS, "ghost@%s.jpg" % DOMAIN, "not a upn.jpg",
+    with_photo, without_photo = USERS[:-1], USERS[-1]
+    photo_folder(os.path.join(workdir, "photos"), with_photo, "ghost@%s.jpg" % DOMAIN, "not a upn.jpg",
                  "someone@other.example.jpg")
-    hosts = {"contoso-%d" % index: dict(photo_sync_tenant="contoso", photo_sync_domains=[DOMAIN],
+    hosts = {"contoso-%d" % index: dict(photo_sync_tenant="contoso", photo_sync_domains=[DOMAIN], photo_sync_users=USERS,
                                         photo_sync_shard=dict(index=index, count=count)) for index in range(count)}
 
     report = run_role_hosts(workdir, graph, "first", hosts)
@@ -145,17 +146,22 @@ def test_shard_hosts_of_one_tenant_cover_every_user_once_and_the_report_merges_t
     sides_of_contoso = report["tenants"]["contoso"]["sides"]
     for side, key in (("ad", "identity"), ("cloud", "user")):
         names = sorted(entry[key] for entry in sides_of_contoso[side]["entries"])
-        assert names == USERS, (side, names)  # every user exactly once over the shards
-        assert sides_of_contoso[side]["summary"] == dict(entries=len(USERS), changed=len(USERS), unchanged=0, failed=0)
-    assert all(holds_the_picture(directory, graph, user) for user in USERS)
-    findings = sorted((finding["user"], finding["detail"].split(" ")[0]) for finding in report["tenants"]["contoso"]["audit"]
-                      if finding["finding"] == "photo_file_unmatched")
-    assert findings == [("ghost@%s" % DOMAIN, "ad"), ("ghost@%s" % DOMAIN, "cloud"), ("not a upn", "ad"), ("not a upn", "cloud")]
+        assert names == with_photo, (side, names)  # every user exactly once over the shards
+        assert sides_of_contoso[side]["summary"] == dict(entries=len(with_photo), changed=len(with_photo), unchanged=0,
+                                                         failed=0)
+    assert all(holds_the_picture(directory, graph, user) for user in with_photo)
+    assert not directory.photo(without_photo) and not graph.stored(without_photo)
+    audit = report["tenants"]["contoso"]["audit"]
+    unmatched = sorted((finding["user"], finding["detail"].split(" ")[0]) for finding in audit
+                       if finding["finding"] == "photo_file_unmatched")
+    assert unmatched == [("ghost@%s" % DOMAIN, "ad"), ("ghost@%s" % DOMAIN, "cloud"), ("not a upn", "ad"), ("not a upn", "cloud")]
+    # Each finding about a user comes from the one shard that owns the user, not from every host of the tenant.
+    assert [finding["user"] for finding in audit if finding["finding"] == "no_photo_anywhere"] == [without_photo], audit
 
     second = run_role_hosts(workdir, graph, "second", hosts)
     for side in ("ad", "cloud"):
         assert second["tenants"]["contoso"]["sides"][side]["summary"]["changed"] == 0, second["tenants"]["contoso"]
-        assert second["tenants"]["contoso"]["sides"][side]["summary"]["entries"] == len(USERS)
+        assert second["tenants"]["contoso"]["sides"][side]["summary"]["entries"] == len(with_photo)
 
 
 def test_a_shard_outside_its_count_stops_the_role_before_anything_is_written(sides, tmp_path):
