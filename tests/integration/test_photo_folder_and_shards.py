@@ -63,8 +63,9 @@ def photo_folder(path: str, users: list, *others: str) -> str:
     return path
 
 
-def holds_the_picture(directory: OwnUsers, graph: Sandbox, user: str) -> bool:
-    source = picture(USERS.index(user))
+def holds_the_picture(directory: OwnUsers, graph: Sandbox, user: str, source: bytes | None = None) -> bool:
+    """Whether both sides show source (by default the user's own picture), AD within the sync limit."""
+    source = source or picture(USERS.index(user))
     in_ad, in_cloud = directory.photo(user), graph.stored(user)
     return bool(in_ad and in_cloud and len(in_ad) <= SYNC_LIMIT and _image.compare(in_ad, source).same
                 and _image.compare(in_cloud, source).same)
@@ -170,3 +171,27 @@ def test_a_shard_outside_its_count_stops_the_role_before_anything_is_written(sid
     photo_folder(str(tmp_path / "photos"), USERS[:2])
     run_role_hosts(str(tmp_path), graph, "bad", {"contoso": dict(photo_sync_shard=dict(index=2, count=2))}, fails=True)
     assert not any(directory.photo(user) or graph.stored(user) for user in USERS)
+
+
+def test_the_photo_map_wins_over_the_folder_and_users_without_a_file_get_the_default_photo(sides, tmp_path):
+    directory, graph = sides
+    clear(directory, graph)
+    workdir = str(tmp_path)
+    photo_folder(os.path.join(workdir, "photos"), USERS[:3])
+    extra = {}
+    for name, number in (("mapped-0.jpg", 7), ("mapped-3.jpg", 3), ("default.jpg", 8)):
+        extra[name] = os.path.join(workdir, name)
+        with open(extra[name], "wb") as handle:
+            handle.write(picture(number))
+    variables = dict(photo_sync_tenant="contoso", photo_sync_users=USERS[:6], photo_sync_missing="default",
+                     photo_sync_default_photo=extra["default.jpg"],
+                     photo_sync_photo_map={USERS[0]: extra["mapped-0.jpg"], USERS[3]: extra["mapped-3.jpg"]})
+    hosts = {"contoso-%d" % index: dict(variables, photo_sync_shard=dict(index=index, count=2)) for index in range(2)}
+
+    report = run_role_hosts(workdir, graph, "first", hosts)
+    assert holds_the_picture(directory, graph, USERS[0], picture(7)), "the map's file wins over the folder's"
+    assert all(holds_the_picture(directory, graph, user) for user in USERS[1:4])
+    assert all(holds_the_picture(directory, graph, user, picture(8)) for user in USERS[4:6])
+    assert not any(directory.photo(user) or graph.stored(user) for user in USERS[6:])
+    for side, key in (("ad", "identity"), ("cloud", "user")):
+        assert sorted(entry[key] for entry in report["tenants"]["contoso"]["sides"][side]["entries"]) == USERS[:6]
