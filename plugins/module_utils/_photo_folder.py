@@ -154,6 +154,8 @@ def without_unknown_users(results: list, folder: Folder | None) -> list:
             folder.no_user(file, result[folder.key], result["msg"])
         else:
             kept.append(result)
+    if folder is not None:
+        folder.unmatched.sort(key=lambda item: item["file"])
     return kept
 
 

@@ -107,15 +107,16 @@ def test_a_photos_entry_wins_over_the_folder_file_of_the_same_user(tmp_path):
 
 
 def test_unknown_users_of_the_folder_are_moved_to_unmatched_and_others_stay_failures(tmp_path):
-    touch(tmp_path, "ghost@x.example.jpg")
+    touch(tmp_path, "ghost@x.example.jpg", "zed.jpg")
     folder = _photo_folder.listed(params(tmp_path), "user")
     folder.run_entries([Entry(name="nobody@x.example", src="/n.jpg")])
     results = [dict(user="ghost@x.example", msg="No user 'ghost@x.example'", failed=True, unknown_user=True),
                dict(user="nobody@x.example", msg="No user 'nobody@x.example'", failed=True, unknown_user=True)]
     kept = _photo_folder.without_unknown_users(results, folder)
     assert kept == [dict(user="nobody@x.example", msg="No user 'nobody@x.example'", failed=True)]
-    assert folder.unmatched == [{"file": str(tmp_path / "ghost@x.example.jpg"), "user": "ghost@x.example",
-                                 "why": "No user 'ghost@x.example'"}]
+    assert folder.unmatched == [  # in the order of the file names, whatever found them
+        {"file": str(tmp_path / "ghost@x.example.jpg"), "user": "ghost@x.example", "why": "No user 'ghost@x.example'"},
+        {"file": str(tmp_path / "zed.jpg"), "user": "zed", "why": _photo_folder.key_problem("zed", "upn")}]
 
 
 def random_names(count: int, seed: int) -> list:
