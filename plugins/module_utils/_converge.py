@@ -10,8 +10,9 @@ A backend (an LDAP directory, Microsoft Graph, ...) knows nothing of the engine'
                       found ("dn")
   served              a _decision.ServedSizes: how the server shows what it is given
   write_concurrency   writes in flight at once
-  look_up(jobs)       fill each job's ref and current (a _decision.Current, None without photo) or error;
-                      read a preview with it where job.wants_preview
+  look_up(jobs)       fill each job's ref and current (a _decision.Current, None without photo) or error
+                      (and unknown_user when the service has no such user); read a preview with it where
+                      job.wants_preview
   read_previews(jobs) fill current.preview for jobs whose decision needs pixels the look-up did not read
   write(job)          write job.photo (None: remove it); raise a _errors.PhotoError
   read_back(jobs)     fill job.stored with what the server reports after the write (best effort)
@@ -72,6 +73,7 @@ class Job:
     original: bytes | None = None  # the current photo as served, read to back it up
     backup_file: str | None = None
     error: str | None = None
+    unknown_user: bool = False  # the error is that the service knows no such user
 
     @property
     def to_write(self) -> bool:
@@ -251,6 +253,8 @@ class Engine:
                   "after": backend.after_facts(job) if job.to_write else before}
         if decision and decision.similarity is not None:
             result["similarity"] = round(decision.similarity, 4)
+        if job.unknown_user:
+            result["unknown_user"] = True  # for the task's own use (photos_from): it removes the key
         if self.backups is not None:
             result["backup_file"] = job.backup_file
         if self.return_thumbnails and (result["changed"] or result["failed"]):

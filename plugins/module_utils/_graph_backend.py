@@ -72,6 +72,7 @@ class GraphBackend:
         lookup, photo, preview = found["user"], found["photo"], found.get("preview")
         if not lookup.ok:
             job.error = self._explain(lookup, "looking up user '%s'" % name, USER_PERMISSION, user=name)
+            job.unknown_user = lookup.status == 404
             return
         job.ref = lookup.body.get("id") if isinstance(lookup.body, dict) else None
         if not job.ref:

@@ -63,7 +63,7 @@ WHITE: RGB = (255, 255, 255)
 
 # Names what decode, normalise, crop, fingerprint and the fit give; change it with any change to their output, so
 # source cache entries (_source_cache) made by another version are misses.
-PIPELINE_VERSION = 1
+PIPELINE_VERSION = 2
 
 CROP_MODES = ("none", "center", "top")
 # 'top' keeps this share of the spare height above the square, so a head-and-shoulders portrait keeps

@@ -48,6 +48,10 @@ class LdapError(PhotoError):
     """An LDAP failure, worded for the person running the playbook."""
 
 
+class LdapNoSuchUser(LdapError):
+    """No user matches the identity."""
+
+
 class LdapUnavailable(LdapError):
     """The server could not be reached or the connection dropped: the same request may work a little later."""
 
@@ -310,7 +314,7 @@ def find_users(connection: "ldap3.Connection", identities: list, base_dn: str) -
 
 def _one_user(identity: Identity, matches: list, base_dn: str):
     if not matches:
-        return LdapError("No user matches identity '%s' (taken as a %s) under %s. Check the name, or set base_dn."
+        return LdapNoSuchUser("No user matches identity '%s' (taken as a %s) under %s. Check the name, or set base_dn."
                          % (identity.text, identity.kind, base_dn))
     if len(matches) > 1:
         return LdapError("Identity '%s' matches several users (%s); use the distinguishedName or objectGUID."

@@ -96,6 +96,7 @@ class LdapBackend:
         for job, user in zip(jobs, users):
             if isinstance(user, _ldap.LdapError):
                 job.error = str(user)
+                job.unknown_user = isinstance(user, _ldap.LdapNoSuchUser)
                 continue
             job.ref = user["dn"]
             job.current = Current(data=user["photo"]) if user["photo"] is not None else None

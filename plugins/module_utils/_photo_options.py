@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ansible_collections.m365.photos.plugins.module_utils import _photo_folder
 from ansible_collections.m365.photos.plugins.module_utils._backup import Backups
 from ansible_collections.m365.photos.plugins.module_utils._converge import Entry
 from ansible_collections.m365.photos.plugins.module_utils._desired import Fitting
@@ -32,7 +33,7 @@ class PhotoLimits:
 def argument_spec(limits: PhotoLimits) -> dict:
     """One user named by limits.key, or photos entries; the picture options with the module's own defaults."""
     key = limits.key
-    return {
+    spec = {
         key: dict(type="str"),
         "photos": dict(type="list", elements="dict", options={
             key: dict(type="str", required=True),
@@ -56,13 +57,16 @@ def argument_spec(limits: PhotoLimits) -> dict:
         "backup_keep": dict(type="int", default=5),
         "cache_dir": dict(type="path"),
     }
+    spec.update(_photo_folder.argument_spec(key))
+    return spec
 
 
 def module_rules(key: str) -> dict:
     """The AnsibleModule keyword arguments that go with argument_spec()."""
     return dict(
-        mutually_exclusive=[["src", "content"], [key, "photos"], ["photos", "src"], ["photos", "content"]],
-        required_one_of=[[key, "photos"]],
+        mutually_exclusive=[["src", "content"], [key, "photos"], ["photos", "src"], ["photos", "content"]]
+        + _photo_folder.mutually_exclusive(key),
+        required_one_of=[[key, "photos", "photos_from"]],
         required_if=[["backup", True, ["backup_dir"]]],
     )
 
@@ -98,17 +102,23 @@ def fitting(params: dict) -> Fitting:
                    background=params["background"])
 
 
+def is_single(params: dict) -> bool:
+    """Whether the task names one user (rather than photos or photos_from)."""
+    return params["photos"] is None and params["photos_from"] is None
+
+
 def entries(params: dict, key: str) -> list:
     """The task's users: the single-user options as one entry, or each photos entry, whose state and
     overwrite default to the task's; PhotoError naming every entry that cannot work as written."""
-    if params["photos"] is None:
+    single = is_single(params)
+    if single:
         raw = [dict({key: params[key]}, **{option: params[option] for option in ENTRY_OPTIONS})]
     else:
         raw = [dict(entry, state=entry["state"] or params["state"], overwrite=entry["overwrite"] or params["overwrite"])
-               for entry in params["photos"]]
+               for entry in params["photos"] or []]
     problems = []
     for number, entry in enumerate(raw, start=1):
-        where = "photos entry %d (%s): " % (number, entry[key]) if params["photos"] is not None else ""
+        where = "" if single else "photos entry %d (%s): " % (number, entry[key])
         if entry["src"] and entry["content"]:
             problems.append(where + "src and content are mutually exclusive")
         elif entry["state"] == "present" and not (entry["src"] or entry["content"]):

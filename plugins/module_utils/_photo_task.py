@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from ansible_collections.m365.photos.plugins.module_utils import _converge, _photo_options
+from ansible_collections.m365.photos.plugins.module_utils import _converge, _photo_folder, _photo_options
 from ansible_collections.m365.photos.plugins.module_utils._desired import DesiredPhoto
 from ansible_collections.m365.photos.plugins.module_utils._photo_files import read_source
 
@@ -20,11 +20,11 @@ def converge(module, limits: _photo_options.PhotoLimits, open_backend, ref_field
     params = module.params
     with module.failing_on_errors():
         _photo_options.check_limits(params, limits)
-        entries = _photo_options.entries(params, limits.key)
+        folder, entries = _photo_folder.run_entries(params, limits.key, _photo_options.entries(params, limits.key))
         fitting = _photo_options.fitting(params)
         cache = _photo_options.source_cache(params, module.check_mode)
         jobs = [_converge.Job(entry) for entry in entries]
-        single = params["photos"] is None
+        single = _photo_options.is_single(params)
         if single and entries[0].state == "present":
             jobs[0].desired = DesiredPhoto(read_source(entries[0].src, entries[0].content), fitting, cache)
             jobs[0].desired.check()
@@ -33,8 +33,12 @@ def converge(module, limits: _photo_options.PhotoLimits, open_backend, ref_field
                                 backups=_photo_options.backups(params), cache=cache)
     if single:
         exit_single(module, results[0], ref_field)
+    results = _photo_folder.without_unknown_users(results, folder)
     outcome = dict(changed=any(result["changed"] for result in results), results=results,
                    summary=_converge.summary(results))
+    if folder is not None:
+        outcome.update(unmatched=folder.unmatched, summary=dict(outcome["summary"], unmatched=len(folder.unmatched)))
+        module.warn_each([_photo_folder.unmatched_warning(folder)] if folder.unmatched else [])
     if outcome["summary"]["failed"]:
         module.fail_json(msg=_converge.failure_message(results, limits.key), **outcome)
     module.exit_json(**outcome)

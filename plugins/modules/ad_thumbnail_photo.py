@@ -20,7 +20,7 @@ options:
     description:
       - The user, by C(sAMAccountName), C(userPrincipalName), C(distinguishedName) or C(objectGUID).
       - Values are escaped in the LDAP filter. Exactly one user under O(base_dn) must match.
-      - One of O(identity) and O(photos) is required.
+      - One of O(identity), O(photos) and O(photos_from) is required.
     type: str
   max_bytes:
     description:
@@ -35,6 +35,8 @@ options:
 extends_documentation_fragment:
   - m365.photos._photo
   - m365.photos._photo.IDENTITY
+  - m365.photos._photo_folder
+  - m365.photos._photo_folder.IDENTITY
   - m365.photos._ldap
   - m365.photos._attributes
   - m365.photos._attributes.LDAP_GROUP
@@ -91,6 +93,14 @@ EXAMPLES = r"""
           - identity: erin@corp.example.com
             state: absent
         crop: top
+
+    - name: Every photo of a folder on the host running the module, files named by sAMAccountName
+      m365.photos.ad_thumbnail_photo:
+        photos_from:
+          path: /srv/photos/corp
+          key: sam_account_name
+        crop: top
+      register: folder_photos
 """
 
 RETURN = r"""
@@ -139,9 +149,10 @@ backup_file:
   sample: /srv/photo-backups/corp.example/alice@corp.example.com/20261202T143012.123456Z.jpg
 results:
   description:
-    - One entry per O(photos) entry, in the same order, with the keys returned for a single user plus the
+    - One entry per user, the O(photos_from) files but those in RV(unmatched), then the O(photos) entries in their
+      order, with the keys returned for a single user plus the
       entry's identity, state, changed, failed and msg.
-  returned: with O(photos)
+  returned: with O(photos) or O(photos_from)
   type: list
   elements: dict
   sample:
@@ -155,9 +166,20 @@ results:
       before: {bytes: 48211, sha256: 9f2c..., width: 400, height: 400, format: JPEG}
       after: {bytes: 10102, sha256: 51ab..., width: 210, height: 210, format: JPEG}
       similarity: 0.12
+unmatched:
+  description:
+    - The files of O(photos_from) that map to no user, in the order of their names, each with C(file) (its path),
+      the name it gives (as C(identity)) and C(why).
+  returned: with O(photos_from)
+  type: list
+  elements: dict
+  sample:
+    - file: /srv/photos/alice.smith.jpg
+      identity: alice.smith
+      why: the file name is not a user principal name (alice@corp.example.com)
 summary:
-  description: Counts over RV(results).
-  returned: with O(photos)
+  description: Counts over RV(results); with O(photos_from) also C(unmatched), the length of RV(unmatched).
+  returned: with O(photos) or O(photos_from)
   type: dict
   sample: {entries: 1000, changed: 12, unchanged: 987, failed: 1}
 before_thumbnail:

@@ -23,7 +23,7 @@ options:
     description:
       - The user, by user principal name (guests' C(#EXT#) names too) or object id (a GUID). Anything else,
         such as a sAMAccountName or C(.), fails before a request is sent.
-      - One of O(user) and O(photos) is required.
+      - One of O(user), O(photos) and O(photos_from) is required.
     type: str
   max_bytes:
     description:
@@ -43,6 +43,8 @@ options:
 extends_documentation_fragment:
   - m365.photos._photo
   - m365.photos._photo.USER
+  - m365.photos._photo_folder
+  - m365.photos._photo_folder.USER
   - m365.photos._graph
   - m365.photos._attributes
   - m365.photos._attributes.GRAPH_GROUP
@@ -120,6 +122,14 @@ EXAMPLES = r"""
         crop: top
       register: photos
 
+    - name: Every photo of a folder on the host running the module, the first of 4 shards of the tenant
+      m365.photos.exchange_online_photo:
+        photos_from:
+          path: /srv/photos/contoso
+          key: upn
+          domains: [contoso.com]
+        shard: {index: 0, count: 4}
+
 - name: A tenant in the US Government cloud, signing in from GitHub Actions (workload identity)
   m365.photos.exchange_online_photo:
     cloud: usgov
@@ -180,11 +190,12 @@ reason:
   sample: the current photo is 96x96, much smaller than the 648x648 the desired photo gives
 results:
   description:
-    - One entry per O(photos) entry, in the same order, with the keys returned for a single user plus the
+    - One entry per user, the O(photos_from) files but those in RV(unmatched), then the O(photos) entries in their
+      order, with the keys returned for a single user plus the
       entry's user, state, changed, failed and msg.
     - After an upload, an entry's C(after) has the uploaded JPEG's C(bytes), C(sha256) and C(format) and the
       media ETag the service reports.
-  returned: with O(photos)
+  returned: with O(photos) or O(photos_from)
   type: list
   elements: dict
   sample:
@@ -197,9 +208,20 @@ results:
       reason: the current photo is 96x96, much smaller than the 432x432 the desired photo gives
       before: {width: 96, height: 96, etag: W/"5e1c0c3c..."}
       after: {width: 432, height: 432, etag: W/"9a0f...", bytes: 61234, sha256: 51ab..., format: JPEG}
+unmatched:
+  description:
+    - The files of O(photos_from) that map to no user, in the order of their names, each with C(file) (its path),
+      the name it gives (as C(user)) and C(why).
+  returned: with O(photos_from)
+  type: list
+  elements: dict
+  sample:
+    - file: /srv/photos/alice.smith.jpg
+      user: alice.smith
+      why: the file name is not a user principal name (alice@corp.example.com)
 summary:
-  description: Counts over RV(results).
-  returned: with O(photos)
+  description: Counts over RV(results); with O(photos_from) also C(unmatched), the length of RV(unmatched).
+  returned: with O(photos) or O(photos_from)
   type: dict
   sample: {entries: 10000, changed: 12, unchanged: 9987, failed: 1}
 before_thumbnail:

@@ -48,9 +48,10 @@ class FakeBackend:
         if self.look_up_refusals:
             raise self.look_up_refusals.pop(0)
         for job in jobs:
-            ref = self.refs.get(job.entry.name)
+            ref = self.refs.get(job.entry.name) or self.refs.get(job.entry.name.lower())  # services ignore case
             if ref is None:
                 job.error = "No user matches identity '%s'." % job.entry.name
+                job.unknown_user = True
                 continue
             job.ref, job.current = ref, self._holds(ref, job.wants_preview)
 

@@ -71,3 +71,21 @@ def test_look_ups_ramp_up_unless_the_task_fixes_concurrency():
         types.SimpleNamespace(post_batch=None), 6)
     assert (ramping.write_concurrency, ramping.budget.capacity, ramping.budget.ceiling) == (4, 4, GRAPH_READ_CEILING)
     assert (fixed.write_concurrency, fixed.budget.capacity, fixed.budget.ceiling) == (6, 6, 6)
+
+
+@pytest.mark.parametrize("status, unknown", [(404, True), (403, False)])
+def test_a_user_the_tenant_does_not_have_is_marked_unknown_and_a_refused_look_up_is_not(status, unknown):
+    class Session:
+        async def post_batch(self, body):
+            return {"responses": [{"id": request["id"], "status": status, "headers": {},
+                                   "body": {"error": {"code": "Request_ResourceNotFound", "message": "gone"}}}
+                                  for request in body["requests"]]}
+
+        @staticmethod
+        def explain_answer(answer, operation):
+            return "HTTP %d while %s" % (answer.status, operation.doing)
+
+    job = types.SimpleNamespace(entry=types.SimpleNamespace(name="ghost@contoso.com"), wants_preview=False, error=None,
+                                unknown_user=False, ref=None, current=None)
+    asyncio.run(GraphBackend(Session(), None).look_up([job]))
+    assert job.unknown_user is unknown and job.error == "HTTP %d while looking up user 'ghost@contoso.com'" % status

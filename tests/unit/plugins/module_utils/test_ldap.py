@@ -93,3 +93,11 @@ def test_socket_errors_are_explained(text, expected):
 def test_wrong_password_message_names_the_bind_dn_not_the_password():
     message = _ldap._explain_bind_failure(dict(result=49, description="invalidCredentials"), connection_params())
     assert "CN=svc,DC=corp,DC=example" in message and "secret" not in message
+
+
+def test_only_an_identity_no_user_matches_is_a_missing_user():
+    identity = _ldap.parse_identity("ghost@corp.example")
+    users = [dict(dn="CN=a,%s" % BASE), dict(dn="CN=b,%s" % BASE)]
+    assert isinstance(_ldap._one_user(identity, [], BASE), _ldap.LdapNoSuchUser)
+    several = _ldap._one_user(identity, users, BASE)
+    assert isinstance(several, _ldap.LdapError) and not isinstance(several, _ldap.LdapNoSuchUser)
