@@ -315,7 +315,7 @@ def find_users(connection: "ldap3.Connection", identities: list, base_dn: str) -
 def _one_user(identity: Identity, matches: list, base_dn: str):
     if not matches:
         return LdapNoSuchUser("No user matches identity '%s' (taken as a %s) under %s. Check the name, or set base_dn."
-                         % (identity.text, identity.kind, base_dn))
+                              % (identity.text, identity.kind, base_dn))
     if len(matches) > 1:
         return LdapError("Identity '%s' matches several users (%s); use the distinguishedName or objectGUID."
                          % (identity.text, ", ".join(user["dn"] for user in matches)))

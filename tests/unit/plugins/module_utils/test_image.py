@@ -366,8 +366,8 @@ def every_quality(astronaut) -> tuple[Image.Image, dict]:
 
 @FEW_EXAMPLES
 @given(budget=st.integers(1000, 40000), misjudged=st.floats(-3, 3))
-def test_quality_search_finds_the_highest_quality_that_fits_whatever_the_model_predicts(every_quality, budget,
-                                                                                       misjudged):
+def test_quality_search_finds_the_highest_quality_that_fits_whatever_the_model_predicts(
+        every_quality, budget, misjudged):
     image, encodings = every_quality
     model = _image._QualityModel()
     model.complexity[_image.SUBSAMPLING_420] = _image._TYPICAL_COMPLEXITY * 10 ** misjudged

@@ -69,8 +69,8 @@ def test_check_mode_lists_and_decides_the_folder_and_writes_nothing(side, folder
 def test_a_photos_entry_wins_over_the_folder_and_unknown_users_there_still_fail(side, folder):
     backend, key, run = side
     backend.photos["ref-alice@x.example"] = jpeg(portrait(200, 200), 90)
-    outcome = run(photos_from=dict(path=str(folder)), photos=[{key: "Alice@x.example", "state": "absent"},
-                                                                {key: "nobody@x.example", "state": "absent"}])
+    outcome = run(photos_from=dict(path=str(folder)),
+                  photos=[{key: "Alice@x.example", "state": "absent"}, {key: "nobody@x.example", "state": "absent"}])
     assert outcome.failed and "1 of 4 photos failed (nobody@x.example)" in outcome.result["msg"]
     assert [(result[key], result["state"]) for result in outcome.result["results"]] == [
         ("bob@x.example", "present"), ("carol@x.example", "present"), ("Alice@x.example", "absent"),
@@ -108,8 +108,8 @@ def test_two_files_for_one_user_fail_naming_both_and_nothing_is_written(side, fo
 
 
 def test_sam_account_names_are_a_key_of_ad_only(monkeypatch, folder):
-    outcome = run_module(monkeypatch, exchange_online_photo, dict(GRAPH, photos_from=dict(path=str(folder),
-                                                                                         key="sam_account_name")))
+    outcome = run_module(monkeypatch, exchange_online_photo,
+                         dict(GRAPH, photos_from=dict(path=str(folder), key="sam_account_name")))
     assert outcome.failed and "value of key must be one of: upn, object_id" in outcome.result["msg"]
 
 
