@@ -101,4 +101,5 @@ requirements:
   - msgraph-sdk >= 1.20.0
   - azure-identity >= 1.19.0
   - aiohttp (for azure-identity's asynchronous credentials)
+  - sniffio (recommended, in requirements.txt; without it httpx retries a failed import on every request, which costs bulk runs CPU)
 """
