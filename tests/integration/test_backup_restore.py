@@ -8,6 +8,7 @@ backup.example, and the same 50 in a private Graph emulator whose contoso tenant
 from __future__ import annotations
 
 import io
+import json
 import os
 
 import pytest
@@ -127,3 +128,26 @@ def test_no_writable_backup_folder_means_no_write(sides, tmp_path):
         entries = [entry for entry in report[side]["entries"] if (entry.get("identity") or entry.get("user")) in users]
         assert len(entries) == 3 and all(entry["failed"] and "backup" in entry["msg"] for entry in entries), entries
     assert all((directory.photo(user), graph.stored(user)) == held[user] for user in users)
+
+
+def test_a_restore_names_the_photos_its_run_replaced_without_a_backup(sides, tmp_path):
+    directory, graph = sides
+    workdir = str(tmp_path)
+    os.makedirs(os.path.join(workdir, "photos"))
+    users = USERS[3:5]
+    for number, user in enumerate(users, start=4):
+        directory.set(user, jpeg(old_picture(number).resize((160, 160))))
+        graph.store(user, jpeg(old_picture(number)))
+        with open(os.path.join(workdir, "photos", user + ".jpg"), "wb") as handle:
+            handle.write(jpeg(new_picture(number)))
+    unsafe = run_role(workdir, graph, "no-backups", photo_sync_backup=False)
+    assert all(entry["changed"] and not entry.get("backup_file") for side in ("ad", "cloud")
+               for entry in unsafe[side]["entries"] if (entry.get("identity") or entry.get("user")) in users), unsafe
+    now = {user: (directory.photo(user), graph.stored(user)) for user in users}
+
+    run_role(workdir, graph, "undo", photo_sync_restore="no-backups")
+    with open(os.path.join(workdir, "reports", "undo", "report.json"), encoding="utf-8") as handle:
+        audit = json.load(handle)["audit"]
+    lost = sorted((finding["user"], finding["detail"].split()[-5]) for finding in audit if finding["finding"] == "no_backup")
+    assert lost == sorted((user, side) for user in users for side in ("ad", "cloud")), audit
+    assert {user: (directory.photo(user), graph.stored(user)) for user in users} == now  # nothing to bring back
