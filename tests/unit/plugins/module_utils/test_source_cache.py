@@ -58,20 +58,12 @@ def test_what_a_run_learnt_is_known_on_the_next_without_decoding(tmp_path, monke
     assert again.gives(expected[3]) and not again.gives(expected[3] + b"\0") and not again.gives(None)
 
 
-def test_a_directory_holding_the_fitted_bytes_is_kept_from_hashes_alone(tmp_path, monkeypatch):
+@pytest.mark.parametrize("overwrite", ["different", "always"])
+def test_a_directory_holding_the_fitted_bytes_is_kept_from_hashes_alone(tmp_path, monkeypatch, overwrite):
     cache = SourceCache(str(tmp_path))
     fitted = learnt(cache).fitted()
     never_decode(monkeypatch)
-    decision = _decision.decide(directory_holds(fitted), DesiredPhoto(SOURCE, FITTING, cache), "different",
-                                _decision.STORED_AS_WRITTEN)
-    assert (decision.write, decision.reason) == (False, _decision.EXACTLY_THIS_PHOTO)
-
-
-def test_overwrite_always_keeps_the_known_bytes_without_fitting(tmp_path, monkeypatch):
-    cache = SourceCache(str(tmp_path))
-    fitted = learnt(cache).fitted()
-    never_decode(monkeypatch)
-    decision = _decision.decide(directory_holds(fitted), DesiredPhoto(SOURCE, FITTING, cache), "always",
+    decision = _decision.decide(directory_holds(fitted), DesiredPhoto(SOURCE, FITTING, cache), overwrite,
                                 _decision.STORED_AS_WRITTEN)
     assert (decision.write, decision.reason) == (False, _decision.EXACTLY_THIS_PHOTO)
 
