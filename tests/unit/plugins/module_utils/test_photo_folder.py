@@ -140,7 +140,10 @@ def test_a_users_shard_ignores_case_and_is_the_same_in_another_process():
     assert here == [_shard.shard_of(name.upper(), 4) for name in names]
     program = ("import json, sys; from ansible_collections.m365.photos.plugins.module_utils._shard import shard_of; "
                "print(json.dumps([shard_of(name, 4) for name in json.loads(sys.argv[1])]))")
-    environment = dict(os.environ, PYTHONHASHSEED="12345")
+    # The collections root of the code under test, as the child's path: ansible-test units does not export it.
+    collections_root = os.path.abspath(os.path.join(os.path.dirname(_shard.__file__), *[os.pardir] * 5))
+    environment = dict(os.environ, PYTHONHASHSEED="12345",
+                       PYTHONPATH=os.pathsep.join([collections_root] + os.environ.get("PYTHONPATH", "").split(os.pathsep)))
     there = subprocess.run([sys.executable, "-c", program, json.dumps(names)], capture_output=True, text=True,
                            check=True, env=environment).stdout
     assert json.loads(there) == here
