@@ -73,6 +73,7 @@ class Job:
     original: bytes | None = None  # the current photo as served, read to back it up
     backup_file: str | None = None
     error: str | None = None
+    cache_stored: bool = False  # planning stored a source cache entry
     unknown_user: bool = False  # the error is that the service knows no such user
 
     @property
@@ -92,8 +93,7 @@ def plan(job: Job, fitting: Fitting, served: _decision.ServedSizes, cache: Sourc
             desired = job.desired or DesiredPhoto(read_source(entry.src, entry.content), fitting, cache)
         job.decision = _decision.decide(job.current, desired, entry.overwrite, served)
         job.photo = desired.fitted() if desired is not None and job.decision.write else None
-        if desired is not None:
-            desired.remember()
+        job.cache_stored = desired is not None and desired.remember()
     except PhotoError as error:
         job.error = str(error)
     return job
@@ -126,6 +126,7 @@ class Engine:
         self.pool = pool
         self.backups = backups
         self.cache = cache
+        self.cache_grew = False
         self.chunk_slots = asyncio.Semaphore(CHUNKS_IN_FLIGHT)
         self.write_slots = asyncio.Semaphore(max(1, backend.write_concurrency))
 
@@ -165,7 +166,9 @@ class Engine:
                 planned[index] = [await self._plan_alone(job) for job in groups[index]]
             elif isinstance(outcome, BaseException):
                 raise outcome
-        return [job for group in planned for job in group]
+        jobs = [job for group in planned for job in group]
+        self.cache_grew = self.cache_grew or any(job.cache_stored for job in jobs)
+        return jobs
 
     async def _plan_alone(self, job: Job) -> Job:
         try:
@@ -277,15 +280,17 @@ def run(open_backend, jobs: list, fitting: Fitting, *, check_mode: bool, return_
         async with open_backend() as backend:
             engine = Engine(backend, fitting, check_mode=check_mode, return_thumbnails=return_thumbnails, pool=pool,
                             backups=backups, cache=cache)
-            return await engine.converge(jobs)
+            results = await engine.converge(jobs)
+            # Pruning lists the whole cache: only worth it after a run that added to it.
+            if cache is not None and engine.cache_grew:
+                cache.prune()
+            return results
 
     try:
         return asyncio.run(converge())
     finally:
         if pool is not None:
             pool.shutdown()
-        if cache is not None:
-            cache.prune()
 
 
 def summary(results: list) -> dict:

@@ -120,8 +120,11 @@ class DesiredPhoto:
         """Whether photo is known, without fitting, to be exactly the bytes fitted() gives."""
         return photo is not None and self._known.fitted_sha256 == hashlib.sha256(photo).hexdigest()
 
-    def remember(self) -> None:
-        """Keep in the cache what this run learnt of the source (nothing without a cache, or nothing new)."""
-        if self._cache is not None and self._learnt:
-            self._cache.store(self._cache_key, self._known)
-            self._learnt = False
+    def remember(self) -> bool:
+        """Keep in the cache what this run learnt of the source (nothing without a cache, or nothing new); whether
+        an entry was stored."""
+        if self._cache is None or not self._learnt:
+            return False
+        self._cache.store(self._cache_key, self._known)
+        self._learnt = False
+        return True

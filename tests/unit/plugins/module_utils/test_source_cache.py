@@ -239,3 +239,17 @@ def test_a_second_bulk_run_against_a_directory_decodes_nothing(tmp_path, monkeyp
     second = run()
     assert [(result["changed"], result["failed"], result["reason"]) for result in second] == [
         (False, False, _decision.EXACTLY_THIS_PHOTO)] * 3
+
+
+def test_only_a_run_that_added_entries_lists_the_cache_to_prune_it(tmp_path, monkeypatch):
+    cache = SourceCache(str(tmp_path / "cache"))
+    pruned = []
+    monkeypatch.setattr(cache, "prune", lambda: pruned.append(True) or 0)
+    backend = FakeBackend(["a"])
+
+    def run():
+        jobs = [_converge.Job(_converge.Entry(name="a", content=_b64(SOURCE)))]
+        return _converge.run(backend.opener(), jobs, FITTING, check_mode=False, return_thumbnails=False, cache=cache)
+
+    assert run()[0]["changed"] and pruned == [True]
+    assert run()[0]["reason"] == _decision.EXACTLY_THIS_PHOTO and pruned == [True]  # learnt nothing new
