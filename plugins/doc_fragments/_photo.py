@@ -94,9 +94,13 @@ options:
         fingerprints of the picture, the size of the fitted photo and the SHA-256 of its bytes), one small file per
         source and set of fitting options. A later run then decides for an unchanged source without decoding it;
         a user whose AD C(thumbnailPhoto) holds exactly the fitted bytes is kept from hashes alone.
+      - It also keeps what each user's current photo was, under the server's change stamp for it (in AD the
+        user's C(uSNChanged) on the domain controller that answered, with that DC's C(invocationId); in Microsoft
+        Graph the photo's media ETag). A later run reads the photo again only for a user whose stamp has changed;
+        AD photos are then not read at all, and Graph's 96x96 photos not downloaded, for users left as they are.
       - Off by default. Safe to delete at any time (the next run decodes again); a corrupt or foreign entry is
         ignored, and nothing read from it is ever written (a photo to write is always fitted from its source).
-      - Files have mode 0600 in folders of mode 0700; at most 200,000 entries are kept, the least recently used
+      - Files have mode 0600 in folders of mode 0700; at most 400,000 entries are kept, the least recently used
         removed first. In check mode it is read, never written. A folder that cannot be created or written fails
         the task before any user is handled.
     type: path

@@ -10,15 +10,20 @@ A backend (an LDAP directory, Microsoft Graph, ...) knows nothing of the engine'
                       found ("dn")
   served              a _decision.ServedSizes: how the server shows what it is given
   write_concurrency   writes in flight at once
-  look_up(jobs)       fill each job's ref and current (a _decision.Current, None without photo) or error
+  look_up(jobs, memory)
+                      fill each job's ref and current (a _decision.Current, None without photo) or error
                       (and unknown_user when the service has no such user); read a preview with it where
-                      job.wants_preview
-  read_previews(jobs) fill current.preview for jobs whose decision needs pixels the look-up did not read
+                      job.wants_preview. With memory (a _photo_memory.PhotoMemory: cache_dir), also the job's
+                      stamp (the server's change stamp of the user or photo) and what memory recalls at it
+                      (job.recalled), in place of reading what it already knows
+  read_previews(jobs) fill current.preview for jobs whose decision needs pixels the look-up did not read (and
+                      current.data, where the server keeps exact bytes)
   write(job)          write job.photo (None: remove it); raise a _errors.PhotoError
   read_back(jobs)     fill job.stored with what the server reports after the write (best effort)
   after_facts(job)    what the result says the user has after the write
   realm               the tenant or domain, naming the backups' folder
   read_originals(jobs) fill job.original with the current photo as served (the largest size), for backups
+After the decisions, the engine keeps in memory what it learnt of each unchanged user's photo at its stamp.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ import random
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
-from ansible_collections.m365.photos.plugins.module_utils import _backup, _decision, _photo_facts, _workers
+from ansible_collections.m365.photos.plugins.module_utils import _backup, _decision, _photo_facts, _photo_memory, _workers
 from ansible_collections.m365.photos.plugins.module_utils._desired import DesiredPhoto, Fitting
 from ansible_collections.m365.photos.plugins.module_utils._errors import PhotoError
 from ansible_collections.m365.photos.plugins.module_utils._limits import CHUNK_SIZE
@@ -75,6 +80,8 @@ class Job:
     error: str | None = None
     cache_stored: bool = False  # planning stored a source cache entry
     unknown_user: bool = False  # the error is that the service knows no such user
+    stamp: str | None = None  # the server's change stamp of what current describes (with a memory only)
+    recalled: _photo_memory.Recalled | None = None  # what the memory knew at that stamp
 
     @property
     def to_write(self) -> bool:
@@ -126,6 +133,7 @@ class Engine:
         self.pool = pool
         self.backups = backups
         self.cache = cache
+        self.memory = _photo_memory.PhotoMemory(cache, backend.key, backend.realm) if cache is not None else None
         self.cache_grew = False
         self.chunk_slots = asyncio.Semaphore(CHUNKS_IN_FLIGHT)
         self.write_slots = asyncio.Semaphore(max(1, backend.write_concurrency))
@@ -140,9 +148,10 @@ class Engine:
             for job in jobs:
                 job.wants_preview = self.return_thumbnails or (
                     job.entry.state == "present" and job.entry.overwrite == "different")
-            await self._retried(lambda: self.backend.look_up(jobs))
+            await self._retried(lambda: self.backend.look_up(jobs, self.memory))
             jobs = await self._plan(jobs)
             await self._replan_with_previews(jobs)
+            self._remember_photos(jobs)
             if self.return_thumbnails:
                 await self._read_previews_to_show(jobs)
             if self.backups is not None:
@@ -189,6 +198,15 @@ class Engine:
             if job.decision and job.decision.needs_preview and not job.error:
                 job.error = "The current photo of %s could not be read to compare it." % job.entry.name
             jobs[index] = job
+
+    def _remember_photos(self, jobs: list) -> None:
+        """Keep what this run learnt of the photos it leaves as they are (a written one gets a new stamp)."""
+        if self.memory is None:
+            return
+        for job in jobs:
+            if job.stamp and not job.error and job.decision and not job.to_write:
+                stored = self.memory.keep(job.ref, job.stamp, job.current, job.recalled)
+                self.cache_grew = self.cache_grew or stored
 
     async def _read_previews_to_show(self, jobs: list) -> None:
         """A before_thumbnail where the look-up's preview size was missing (Entra ID answers it 1X1) and the decision

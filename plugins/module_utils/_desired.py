@@ -105,20 +105,28 @@ class DesiredPhoto:
 
     def fitted(self) -> bytes:
         """The bytes to write: the source itself when it already qualifies, else the best fit of max_bytes."""
-        if self._fitted is None and self._shown is not None and self._shown_at_full_scale:
-            # What prepare_photo would do (no other format than JPEG is ever kept as it is), from the decode at hand.
-            self._fitted = _image.fit_to_budget(self._shown, self.max_bytes, self.max_dimension)
         if self._fitted is None:
-            self._fitted = _image.prepare_photo(self.source, max_bytes=self.max_bytes,
-                                                max_dimension=self.max_dimension, crop_mode=self.fitting.crop,
-                                                background=self.fitting.background)
+            if self._shown is not None and self._shown_at_full_scale:
+                # What prepare_photo would do (no other format than JPEG is ever kept as it is), from the decode at
+                # hand.
+                self._fitted = _image.fit_to_budget(self._shown, self.max_bytes, self.max_dimension)
+            else:
+                self._fitted = _image.prepare_photo(self.source, max_bytes=self.max_bytes,
+                                                    max_dimension=self.max_dimension, crop_mode=self.fitting.crop,
+                                                    background=self.fitting.background)
             self._known.fitted_sha256 = hashlib.sha256(self._fitted).hexdigest()
             self._learnt = True
         return self._fitted
 
-    def gives(self, photo: bytes | None) -> bool:
-        """Whether photo is known, without fitting, to be exactly the bytes fitted() gives."""
-        return photo is not None and self._known.fitted_sha256 == hashlib.sha256(photo).hexdigest()
+    def fitted_digest(self) -> str:
+        """The SHA-256 of fitted(): known from the cache, else fitted to know it."""
+        if self._known.fitted_sha256 is None:
+            self.fitted()
+        return self._known.fitted_sha256
+
+    def gives(self, digest: str | None) -> bool:
+        """Whether the photo whose SHA-256 is digest is known, without fitting, to be exactly what fitted() gives."""
+        return digest is not None and self._known.fitted_sha256 == digest
 
     def remember(self) -> bool:
         """Keep in the cache what this run learnt of the source (nothing without a cache, or nothing new); whether

@@ -3,7 +3,9 @@
 """The convergence engine's backend for Microsoft 365: profile photos through Microsoft Graph (see _converge).
 
 Look-ups are $batch requests of 20 items: per user the lookup (id), the photo's metadata and, where pictures
-may be compared, its 96x96 size (0.15 HTTP requests per user; a single user: the token and one batch).
+may be compared, its 96x96 size (0.15 HTTP requests per user; a single user: the token and one batch). With a
+memory (cache_dir), the 96x96 sizes follow in batches of their own, only for photos it does not recall at their
+media ETag (0.10 requests per user when it recalls them all).
 Uploads are PUT image/jpeg, removals DELETE; the uploaded photos' metadata is read back, batched again.
 Batches and writes share one RequestBudget, a batch counting as the 4 items Graph runs of it at once. It starts at 4
 requests in flight (the strictest reading of Microsoft's limits; see _limits) and, unless concurrency fixes it,
@@ -50,7 +52,9 @@ class GraphBackend:
         """A failed answer's sentence; every call but the user's look-up is one on the photo."""
         return self.session.explain_answer(answer, Operation(doing, permission, user=user, photo=user is None))
 
-    async def look_up(self, jobs: list) -> None:
+    async def look_up(self, jobs: list, memory=None) -> None:
+        """With memory, the 96x96 previews are asked for only after the metadata, for the photos it does not recall
+        at their media ETag."""
         items = []
         for index, job in enumerate(jobs):
             job.error = user_problem(job.entry.name)
@@ -59,13 +63,28 @@ class GraphBackend:
             path = user_path(job.entry.name)
             items += [_graph_batch.Item((index, "user"), "GET", path + "?$select=id,userPrincipalName"),
                       _graph_batch.Item((index, "photo"), "GET", path + "/photo")]
-            if job.wants_preview:
-                items.append(_graph_batch.Item((index, "preview"), "GET", "%s/photos/%dx%d/$value" % (
-                    path, COMPARISON_SIDE, COMPARISON_SIDE)))
+            if job.wants_preview and memory is None:
+                items.append(_preview_item(index, path))
         found = _graph_batch.by_key(items, await self.runner.run(items))
         for index, job in enumerate(jobs):
             if index in found:
                 self._apply(job, found[index])
+        if memory is not None:
+            await self._recall_or_read_previews(jobs, memory)
+
+    async def _recall_or_read_previews(self, jobs: list, memory) -> None:
+        unknown = []
+        for index, job in enumerate(jobs):
+            if job.error or job.current is None:
+                continue
+            job.stamp = job.current.facts.get("etag")
+            job.recalled = memory.recall(job.ref, job.stamp)
+            if job.recalled is not None and job.recalled.comparison is not None:
+                job.current.comparison = job.recalled.comparison
+            elif job.wants_preview:
+                unknown.append(_preview_item(index, user_path(job.ref)))
+        for item, answer in zip(unknown, await self.runner.run(unknown)):
+            self._apply_preview(jobs[item.key[0]], answer)
 
     def _apply(self, job, found: dict) -> None:
         name = job.entry.name
@@ -84,11 +103,15 @@ class GraphBackend:
             job.error = self._explain(photo, "reading the photo of %s" % name)
             return
         job.current = Current(facts=answers.metadata(photo).facts())
-        if preview is None or answers.no_photo(preview):
+        if preview is not None:
+            self._apply_preview(job, preview)
+
+    def _apply_preview(self, job, preview) -> None:
+        if answers.no_photo(preview):
             return  # no 96x96 size (a smaller photo, or one kept in Entra ID): decide() asks for the largest
         job.current.preview = answers.picture(preview)
         if not preview.ok:
-            job.error = self._explain(preview, "downloading the photo of %s" % name)
+            job.error = self._explain(preview, "downloading the photo of %s" % job.entry.name)
 
     async def _download_largest(self, jobs: list) -> list:
         """The largest size of each job's photo (bytes), or None where it could not be read (job.error says why)."""
@@ -141,6 +164,11 @@ class GraphBackend:
                      format=facts["format"])
         after.update(job.stored or {})
         return after
+
+
+def _preview_item(index: int, path: str):
+    return _graph_batch.Item((index, "preview"), "GET", "%s/photos/%dx%d/$value" % (path, COMPARISON_SIDE,
+                                                                                COMPARISON_SIDE))
 
 
 def shows_new_photo(current, stored: dict) -> bool:

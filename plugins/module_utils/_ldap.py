@@ -30,7 +30,10 @@ else:
 LDAP3 = Dependency("ldap3", HAS_LDAP3, LDAP3_IMPORT_ERROR)
 
 THUMBNAIL_ATTRIBUTE = "thumbnailPhoto"
-USER_ATTRIBUTES = ["objectGUID", "sAMAccountName", "userPrincipalName", THUMBNAIL_ATTRIBUTE]
+# The user's update sequence number on the DC that answers: a new one with every change to the object.
+CHANGE_STAMP_ATTRIBUTE = "uSNChanged"
+NAME_ATTRIBUTES = ["objectGUID", "sAMAccountName", "userPrincipalName", CHANGE_STAMP_ATTRIBUTE]
+USER_ATTRIBUTES = NAME_ATTRIBUTES + [THUMBNAIL_ATTRIBUTE]
 USER_CLASS_FILTER = "(&(objectCategory=person)(objectClass=user))"
 
 # LDAP result codes this collection explains (RFC 4511 section 4.1.9).
@@ -256,6 +259,22 @@ def default_naming_context(connection: "ldap3.Connection") -> str:
     return values[0] if isinstance(values, list) else values
 
 
+def invocation_id(connection: "ldap3.Connection") -> str | None:
+    """The invocationId of the domain controller this connection talks to (the NTDS Settings object its RootDSE
+    names), None where the server has none or does not show it: its USNs are then not trusted as stamps."""
+    if not connection.search("", "(objectClass=*)", search_scope=ldap3.BASE, attributes=["dsServiceName"]):
+        return None
+    service = connection.response[0]["attributes"].get("dsServiceName") if connection.response else None
+    service = service[0] if isinstance(service, list) and service else service
+    if not service or not connection.search(service, "(objectClass=*)", search_scope=ldap3.BASE,
+                                            attributes=["invocationId"]):
+        return None
+    values = connection.response[0].get("raw_attributes", {}).get("invocationId") if connection.response else None
+    if not values or len(values[0]) != 16:
+        return None
+    return str(uuid.UUID(bytes_le=values[0]))
+
+
 def dns_domain(dn: str | None) -> str | None:
     """The DNS domain a DN's DC= parts name (OU=Staff,DC=corp,DC=example: corp.example), None without any."""
     parts = re.findall(r"(?:^|,)\s*DC\s*=\s*([^,]+?)\s*(?=,|$)", dn or "", re.I)
@@ -295,18 +314,20 @@ def _user_keys(user: dict) -> list:
     return keys
 
 
-def find_users(connection: "ldap3.Connection", identities: list, base_dn: str) -> list:
-    """The user each identity names (a dict) or the LdapError saying why none or several match, in order.
+def find_users(connection: "ldap3.Connection", identities: list, base_dn: str, with_photos: bool = True) -> list:
+    """The user each identity names (a dict; without with_photos, its photo is not read: None) or the LdapError
+    saying why none or several match, in order.
 
     One paged search per IDENTITIES_PER_SEARCH identities, with an OR of escaped terms: a single filter
     naming thousands of users would exceed the request size servers accept (Samba: 256 KB by default).
     """
+    attributes = USER_ATTRIBUTES if with_photos else NAME_ATTRIBUTES
     parsed = [parse_identity(identity) for identity in identities]
     found: dict = {}
     unique_terms = sorted({identity.term for identity in parsed})
     for start in range(0, len(unique_terms), IDENTITIES_PER_SEARCH):
         terms = "".join(unique_terms[start:start + IDENTITIES_PER_SEARCH])
-        for user in paged_users(connection, base_dn, "(|%s)" % terms):
+        for user in paged_users(connection, base_dn, "(|%s)" % terms, attributes):
             for key in _user_keys(user):
                 found.setdefault(key, []).append(user)
     return [_one_user(identity, found.get((identity.kind, identity.key), []), base_dn) for identity in parsed]
@@ -339,6 +360,7 @@ def user_from_entry(entry: dict) -> dict:
         sam_account_name=_first_text(raw.get("sAMAccountName")),
         user_principal_name=_first_text(raw.get("userPrincipalName")),
         photo=(raw.get(THUMBNAIL_ATTRIBUTE) or [None])[0],
+        usn_changed=_first_text(raw.get(CHANGE_STAMP_ATTRIBUTE)),
     )
 
 
@@ -357,11 +379,12 @@ def members_filter(connection: "ldap3.Connection", group_dn: str) -> str:
     return "(memberOf:1.2.840.113556.1.4.1941:=%s)" % escape_filter_chars(group_dn)
 
 
-def paged_users(connection: "ldap3.Connection", search_base: str, search_filter: str | None):
+def paged_users(connection: "ldap3.Connection", search_base: str, search_filter: str | None,
+                attributes: list | None = None):
     """Yield every user under search_base (matching search_filter, an LDAP filter) with a paged search."""
     combined = "(&%s%s)" % (USER_CLASS_FILTER, search_filter) if search_filter else USER_CLASS_FILTER
     entries = connection.extend.standard.paged_search(
-        search_base, combined, search_scope=ldap3.SUBTREE, attributes=USER_ATTRIBUTES,
+        search_base, combined, search_scope=ldap3.SUBTREE, attributes=attributes or USER_ATTRIBUTES,
         paged_size=LDAP_PAGE_SIZE, generator=True)
     try:
         for entry in entries:

@@ -91,23 +91,47 @@ class LdapBackend:
             except LDAPException:
                 pass
 
-    async def look_up(self, jobs: list) -> None:
-        users = await self._in(self._reader, _ldap.find_users, [job.entry.name for job in jobs], self.base_dn)
-        for job, user in zip(jobs, users):
+    async def look_up(self, jobs: list, memory=None) -> None:
+        """With memory, users are found without their photos first; only those it does not recall at their
+        stamp (the DC's invocationId and the user's uSNChanged) have their photo read."""
+        with_memory = memory is not None
+        found = await self._in(self._reader, _find, [job.entry.name for job in jobs], self.base_dn, not with_memory,
+                               with_memory)
+        for job, user in zip(jobs, found):
             if isinstance(user, _ldap.LdapError):
                 job.error = str(user)
                 job.unknown_user = isinstance(user, _ldap.LdapNoSuchUser)
                 continue
-            job.ref = user["dn"]
-            job.current = Current(data=user["photo"]) if user["photo"] is not None else None
+            job.ref, job.stamp = user["dn"], user["stamp"]
+            job.recalled = memory.recall(job.ref, job.stamp) if with_memory else None
+            job.current = job.recalled.current() if job.recalled else _current(user)
+        if with_memory:
+            await self._read_photos([job for job in jobs if job.ref and not job.error and job.recalled is None])
+
+    async def _read_photos(self, jobs: list) -> None:
+        """Read the photos of users found without them (by DN), with their stamps as of that read."""
+        if not jobs:
+            return
+        users = await self._in(self._reader, _find, [job.ref for job in jobs], self.base_dn, True, True)
+        for job, user in zip(jobs, users):
+            if isinstance(user, _ldap.LdapError):
+                job.error = str(user)
+                continue
+            if job.current is not None and user["photo"] is None:
+                job.error = ("The photo of %s was removed while the task ran; nothing was changed. Run the task "
+                             "again." % job.entry.name)
+                continue
+            job.current, job.stamp = _current(user), user["stamp"]
 
     async def read_previews(self, jobs: list) -> None:
-        """Never needed: the look-up reads the photo itself."""
+        """The photos the look-up did not read (it recalled them): the photo itself is the preview."""
+        await self._read_photos(jobs)
 
     async def read_originals(self, jobs: list) -> None:
-        """The look-up read the exact bytes: they are what a backup keeps."""
+        """The exact bytes are what a backup keeps: read where the look-up recalled them instead."""
+        await self._read_photos([job for job in jobs if job.current.data is None])
         for job in jobs:
-            job.original = job.current.data
+            job.original = job.current.data if not job.error else None
 
     async def write(self, job) -> None:
         await self._in(self._writers, _ldap.write_photo, job.ref, job.photo)
@@ -118,6 +142,22 @@ class LdapBackend:
     @staticmethod
     def after_facts(job) -> dict | None:
         return _photo_facts.facts(job.photo)
+
+
+def _find(connection, identities: list, base_dn: str, with_photos: bool, stamped: bool) -> list:
+    """find_users; with stamped, each user found with its stamp: the DC's invocationId and its uSNChanged (None
+    when the DC does not show both)."""
+    invocation = _ldap.invocation_id(connection) if stamped else None
+    users = _ldap.find_users(connection, identities, base_dn, with_photos)
+    for user in users:
+        if not isinstance(user, _ldap.LdapError):
+            usn = user["usn_changed"]
+            user["stamp"] = "%s/%s" % (invocation, usn) if invocation and usn else None
+    return users
+
+
+def _current(user: dict) -> Current | None:
+    return Current(data=user["photo"]) if user["photo"] is not None else None
 
 
 @asynccontextmanager

@@ -26,11 +26,12 @@ from ansible_collections.m365.photos.plugins.module_utils._errors import PhotoEr
 from ansible_collections.m365.photos.plugins.module_utils._photo_files import make_private_folder, write_private
 
 ENTRY_FORMAT = "m365.photos source cache entry"
-# About 1 KB an entry: the whole cache stays near 200 MB, above a 100,000-user tenant's photos.
-MAX_ENTRIES = 200_000
+# About 1 KB an entry: the whole cache stays near 400 MB, above a 100,000-user tenant's sources and (_photo_memory)
+# current photos twice over.
+MAX_ENTRIES = 400_000
 # A pruned cache keeps this share of MAX_ENTRIES, so pruning is not due again on the next run.
 PRUNED_SHARE = 0.9
-_SHA256 = re.compile(r"[0-9a-f]{64}\Z")
+SHA256_HEX = re.compile(r"[0-9a-f]{64}\Z")
 _LUMA_BYTES = _image.LUMA_SIDE ** 2
 _CHROMA_BYTES = 2 * _image.CHROMA_SIDE ** 2
 _FINGERPRINT_VIEWS = {"shown": False, "square": True}
@@ -51,12 +52,12 @@ def entry_key(source: bytes, fitting) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode("ascii")).hexdigest()
 
 
-def _fingerprint_to_json(fingerprint: _image.Fingerprint) -> dict:
+def fingerprint_to_json(fingerprint: _image.Fingerprint) -> dict:
     return {"aspect": fingerprint.aspect, "luma": base64.b64encode(fingerprint.luma).decode("ascii"),
             "chroma": base64.b64encode(fingerprint.chroma).decode("ascii")}
 
 
-def _fingerprint_from_json(value: dict) -> _image.Fingerprint | None:
+def fingerprint_from_json(value: dict) -> _image.Fingerprint | None:
     try:
         aspect = float(value["aspect"])
         luma = base64.b64decode(value["luma"], validate=True)
@@ -76,17 +77,15 @@ def _size_from_json(value) -> tuple | None:
     return None
 
 
-def _known_from_json(entry, key: str) -> KnownFit | None:
-    """The entry's facts, or None unless it is a well-formed entry of this very key."""
-    if not isinstance(entry, dict) or entry.get("format") != ENTRY_FORMAT or entry.get("key") != key:
-        return None
+def _known_from_json(entry: dict) -> KnownFit | None:
+    """The entry's facts, or None unless it is well formed."""
     known = KnownFit()
     fingerprints = entry.get("fingerprints")
     if not isinstance(fingerprints, dict):
         return None
     for view, square in _FINGERPRINT_VIEWS.items():
         if view in fingerprints:
-            fingerprint = _fingerprint_from_json(fingerprints[view])
+            fingerprint = fingerprint_from_json(fingerprints[view])
             if fingerprint is None:
                 return None
             known.fingerprints[square] = fingerprint
@@ -96,7 +95,7 @@ def _known_from_json(entry, key: str) -> KnownFit | None:
             return None
     fitted = entry.get("fitted_sha256")
     if fitted is not None:
-        if not (isinstance(fitted, str) and _SHA256.match(fitted)):
+        if not (isinstance(fitted, str) and SHA256_HEX.match(fitted)):
             return None
         known.fitted_sha256 = fitted
     return known
@@ -126,7 +125,9 @@ class SourceCache:
     def _path(self, key: str) -> str:
         return os.path.join(self.root, key[:2], key + ".json")
 
-    def load(self, key: str) -> KnownFit | None:
+    def read_entry(self, key: str, entry_format: str) -> dict | None:
+        """The entry of entry_format stored under key; None when it is missing, unreadable, or not such an entry of
+        this very key (corrupt, foreign, another kind's)."""
         path = self._path(key)
         try:
             with open(path, "rb") as handle:
@@ -134,22 +135,30 @@ class SourceCache:
             os.utime(path)  # the entry's mtime is its last use, for pruning
         except (OSError, ValueError):
             return None
-        return _known_from_json(entry, key)
+        if not isinstance(entry, dict) or entry.get("format") != entry_format or entry.get("key") != key:
+            return None
+        return entry
 
-    def store(self, key: str, known: KnownFit) -> None:
-        """Best effort: a cache that cannot be written only makes the next run decode again."""
+    def write_entry(self, key: str, entry_format: str, entry: dict) -> None:
+        """Best effort: a cache that cannot be written only makes the next run decode (or read) again."""
         if self.read_only:
             return
-        entry = {"format": ENTRY_FORMAT, "key": key,
-                 "fingerprints": {view: _fingerprint_to_json(known.fingerprints[square])
-                                  for view, square in _FINGERPRINT_VIEWS.items() if square in known.fingerprints},
-                 "size": list(known.size) if known.size else None, "fitted_sha256": known.fitted_sha256}
         path = self._path(key)
         try:
             make_private_folder(os.path.dirname(path))
-            write_private(path, json.dumps(entry, sort_keys=True).encode("ascii"))
+            write_private(path, json.dumps(dict(entry, format=entry_format, key=key), sort_keys=True).encode("ascii"))
         except OSError:
             pass
+
+    def load(self, key: str) -> KnownFit | None:
+        entry = self.read_entry(key, ENTRY_FORMAT)
+        return _known_from_json(entry) if entry is not None else None
+
+    def store(self, key: str, known: KnownFit) -> None:
+        self.write_entry(key, ENTRY_FORMAT, {
+            "fingerprints": {view: fingerprint_to_json(known.fingerprints[square])
+                             for view, square in _FINGERPRINT_VIEWS.items() if square in known.fingerprints},
+            "size": list(known.size) if known.size else None, "fitted_sha256": known.fitted_sha256})
 
     def _entries(self) -> list:
         found = []

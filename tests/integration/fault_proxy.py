@@ -19,6 +19,7 @@ class FaultProxy:
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
         self.sent_upstream = 0
+        self.received_downstream = 0  # bytes from the server towards the code under test
         self.connections = 0
         self._byte_cues: list = []  # [threshold, action], in the order given
         self._connection_cues: dict = {}  # connection number -> action
@@ -77,6 +78,9 @@ class FaultProxy:
                     break
                 if upstream:
                     self._count(len(data))
+                else:
+                    with self._lock:
+                        self.received_downstream += len(data)
                 sink.sendall(data)
         except OSError:
             pass

@@ -6,15 +6,17 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
 import stat
 
 import pytest
 from PIL import Image
 
-from ansible_collections.m365.photos.plugins.module_utils import _image
+from ansible_collections.m365.photos.plugins.module_utils import _image, _photo_memory, _source_cache
 from ansible_collections.m365.photos.plugins.module_utils._decision import EXACTLY_THIS_PHOTO
 
 from ad_users import OwnUsers
+from fault_proxy import FaultProxy
 from graph_sandbox import Sandbox, start_emulator
 from photo_fixtures import fixture_bytes, jpeg
 from playbook_runner import run_task, sandbox_setting
@@ -23,6 +25,8 @@ from role_runner import run_role
 DOMAIN = "cache.example"
 USERS = ["user%04d@%s" % (number, DOMAIN) for number in range(1, 5)]
 PICTURES = ("astronaut.png", "camera.png", "chelsea.png", "coffee.jpg")
+SOURCE_ENTRIES = _source_cache.ENTRY_FORMAT
+PHOTO_ENTRIES = _photo_memory.ENTRY_FORMAT
 
 
 @pytest.fixture(name="sides", scope="module")
@@ -48,8 +52,14 @@ def photo_folder(workdir: str) -> dict:
     return paths
 
 
-def entries_in(cache_dir: str) -> list:
-    return sorted(os.path.join(path, name) for path, _folders, names in os.walk(cache_dir) for name in names)
+def entries_in(cache_dir: str, kind: str = SOURCE_ENTRIES) -> list:
+    """The cache's files holding entries of kind (the source cache's, or the memory's of current photos)."""
+    found = []
+    for path in sorted(os.path.join(path, name) for path, _folders, names in os.walk(cache_dir) for name in names):
+        with open(path, encoding="utf-8") as handle:
+            if json.load(handle).get("format") == kind:
+                found.append(path)
+    return found
 
 
 def ad_task(paths: dict, cache_dir: str) -> dict:
@@ -57,11 +67,20 @@ def ad_task(paths: dict, cache_dir: str) -> dict:
         photos=[dict(identity=user, src=path) for user, path in paths.items()], cache_dir=cache_dir)}
 
 
-def ldap_defaults() -> dict:
+def ldap_defaults(port: int | None = None) -> dict:
     return {"group/m365.photos.ldap": dict(
-        server=sandbox_setting("SANDBOX_LDAP_HOST"), port=int(sandbox_setting("SANDBOX_LDAP_PORT")),
+        server=sandbox_setting("SANDBOX_LDAP_HOST"), port=port or int(sandbox_setting("SANDBOX_LDAP_PORT")),
         ca_file=sandbox_setting("SANDBOX_LDAP_CA_FILE"), bind_dn=sandbox_setting("SANDBOX_LDAP_BIND_DN"),
         bind_password=sandbox_setting("SANDBOX_LDAP_BIND_PASSWORD"))}
+
+
+def graph_task(paths: dict, cache_dir: str) -> dict:
+    return {"m365.photos.exchange_online_photo": dict(
+        photos=[dict(user=user, src=path) for user, path in paths.items()], cache_dir=cache_dir)}
+
+
+def another_picture() -> bytes:
+    return jpeg(Image.open(io.BytesIO(fixture_bytes("rocket.jpg"))).resize((120, 120)))
 
 
 def reasons(outcome) -> list:
@@ -89,7 +108,7 @@ def test_ad_runs_over_unchanged_sources_are_decided_from_the_cache(sides, tmp_pa
     assert reasons(second) == [(False, EXACTLY_THIS_PHOTO)] * len(USERS)
 
     # Someone puts another picture on one user: only that user is written, with what the source gives.
-    directory.set(USERS[1], jpeg(Image.open(io.BytesIO(fixture_bytes("rocket.jpg"))).resize((120, 120))))
+    directory.set(USERS[1], another_picture())
     third = run_task(ad_task(paths, cache_dir), module_defaults=ldap_defaults())
     assert [changed for changed, _reason in reasons(third)] == [False, True, False, False]
     assert {user: directory.photo(user) for user in USERS} == written
@@ -106,6 +125,74 @@ def test_ad_runs_over_unchanged_sources_are_decided_from_the_cache(sides, tmp_pa
         with open(entry, encoding="utf-8") as handle:
             remade = json.load(handle)
         assert remade["key"] == os.path.basename(entry)[:-len(".json")] and "shown" in remade["fingerprints"]
+
+
+def received_through(proxy: FaultProxy, task: dict):
+    """The task's outcome, run against the DC through proxy, and the bytes the DC sent it."""
+    before = proxy.received_downstream
+    outcome = run_task(task, module_defaults=ldap_defaults(proxy.port))
+    return outcome, proxy.received_downstream - before
+
+
+def test_ad_a_warm_run_reads_no_photo_and_sees_a_photo_changed_behind_its_back(sides, tmp_path):
+    directory, _graph = sides
+    for user in USERS:
+        directory.set(user, None)
+    paths = photo_folder(str(tmp_path))
+    cache_dir = str(tmp_path / "cache")
+    assert all(changed for changed, _reason in reasons(run_task(ad_task(paths, cache_dir),
+                                                                module_defaults=ldap_defaults())))
+    written = {user: directory.photo(user) for user in USERS}
+    # The first no-change run reads the photos (nothing is remembered of them yet) and remembers them.
+    assert reasons(run_task(ad_task(paths, cache_dir), module_defaults=ldap_defaults())) == [
+        (False, EXACTLY_THIS_PHOTO)] * len(USERS)
+    assert len(entries_in(cache_dir, PHOTO_ENTRIES)) == len(USERS)
+
+    sources_only = str(tmp_path / "sources-only")
+    shutil.copytree(cache_dir, sources_only)
+    for entry in entries_in(sources_only, PHOTO_ENTRIES):
+        os.unlink(entry)
+    proxy = FaultProxy(sandbox_setting("SANDBOX_LDAP_HOST"), int(sandbox_setting("SANDBOX_LDAP_PORT")))
+    try:
+        reading, read_bytes = received_through(proxy, ad_task(paths, sources_only))
+        warm, warm_bytes = received_through(proxy, ad_task(paths, cache_dir))
+        assert reasons(reading) == reasons(warm) == [(False, EXACTLY_THIS_PHOTO)] * len(USERS)
+        # The same answers, less every photo's bytes: none was read.
+        assert read_bytes - warm_bytes > sum(len(photo) for photo in written.values()) - 2000, (read_bytes, warm_bytes)
+
+        directory.set(USERS[2], another_picture())
+        behind, _bytes = received_through(proxy, ad_task(paths, cache_dir))
+    finally:
+        proxy.close()
+    assert [changed for changed, _reason in reasons(behind)] == [False, False, True, False]
+    assert {user: directory.photo(user) for user in USERS} == written
+
+
+def test_graph_a_warm_run_downloads_no_preview_and_sees_a_new_photo(sides, tmp_path):
+    _directory, graph = sides
+    graph.forget()
+    paths = photo_folder(str(tmp_path))
+    cache_dir = str(tmp_path / "cache")
+    task = graph_task(paths, cache_dir)
+    assert all(changed for changed, _reason in reasons(run_task(task, module_defaults=graph.defaults())))
+    stored = {user: graph.etag(user) for user in USERS}
+    first = run_task(task, module_defaults=graph.defaults())
+    assert [changed for changed, _reason in reasons(first)] == [False] * len(USERS)
+    assert len(entries_in(cache_dir, PHOTO_ENTRIES)) == len(USERS)
+
+    graph.admin("POST", "/log/reset")
+    warm = run_task(task, module_defaults=graph.defaults())
+    assert reasons(warm) == reasons(first)
+    downloads = [request["path"] for request in graph.requests() if "/photos/" in request["path"]
+                 or request["path"].endswith("/$value")]
+    assert not downloads, downloads
+
+    graph.store(USERS[3], another_picture())
+    behind = graph.etag(USERS[3])
+    changed = run_task(task, module_defaults=graph.defaults())
+    assert [changed for changed, _reason in reasons(changed)] == [False, False, False, True]
+    assert {user: graph.etag(user) for user in USERS[:3]} == {user: stored[user] for user in USERS[:3]}
+    assert graph.etag(USERS[3]) not in (behind, stored[USERS[3]])
 
 
 def test_check_mode_with_a_new_cache_dir_creates_nothing(sides, tmp_path):
@@ -150,3 +237,5 @@ def test_the_role_keeps_a_cache_per_side_under_its_report_folder(sides, tmp_path
     assert second["ad"]["summary"]["changed"] == 0 and second["cloud"]["summary"]["changed"] == 0, second
     assert {user: (directory.photo(user), graph.etag(user)) for user in USERS} == stored
     assert len(entries_in(cache_dir)) == 2 * len(USERS)
+    # And what each side's current photos were, under their change stamps.
+    assert len(entries_in(cache_dir, PHOTO_ENTRIES)) == 2 * len(USERS)

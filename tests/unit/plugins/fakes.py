@@ -33,6 +33,13 @@ class FakeBackend:
         self.calls: list = []
         self.realm = "fake.example"
         self.unreadable: set = set()  # refs whose photo cannot be downloaded (read_originals)
+        self.versions: dict = {}  # ref -> how many times its photo was set: the change stamp given to a memory
+        self.photo_reads = 0
+
+    def set_photo(self, ref: str, photo: bytes | None) -> None:
+        """Change a photo behind the engine's back (the stamp changes with it)."""
+        self.photos[ref] = photo
+        self.versions[ref] = self.versions.get(ref, 0) + 1
 
     def _holds(self, ref: str, preview: bool):
         photo = self.photos.get(ref)
@@ -43,7 +50,7 @@ class FakeBackend:
             current.preview = None
         return current
 
-    async def look_up(self, jobs):
+    async def look_up(self, jobs, memory=None):
         self.calls.append(("look_up", len(jobs)))
         if self.look_up_refusals:
             raise self.look_up_refusals.pop(0)
@@ -53,12 +60,23 @@ class FakeBackend:
                 job.error = "No user matches identity '%s'." % job.entry.name
                 job.unknown_user = True
                 continue
-            job.ref, job.current = ref, self._holds(ref, job.wants_preview)
+            job.ref = ref
+            if memory is not None and not self.graph:
+                job.stamp = "v%d" % self.versions.get(ref, 0)
+                job.recalled = memory.recall(ref, job.stamp)
+                if job.recalled is not None:
+                    job.current = job.recalled.current()
+                    continue
+            self.photo_reads += ref in self.photos
+            job.current = self._holds(ref, job.wants_preview)
 
     async def read_previews(self, jobs):
         self.calls.append(("read_previews", len(jobs)))
         for job in jobs:
+            self.photo_reads += 1
             job.current.preview = self.photos[job.ref]
+            if not self.graph:
+                job.current.data = self.photos[job.ref]
 
     async def read_originals(self, jobs):
         self.calls.append(("read_originals", len(jobs)))
@@ -77,6 +95,7 @@ class FakeBackend:
             self.photos.pop(job.ref, None)
         else:
             self.photos[job.ref] = job.photo
+        self.versions[job.ref] = self.versions.get(job.ref, 0) + 1
 
     async def read_back(self, jobs):
         for job in jobs:
