@@ -39,6 +39,7 @@ class LdapBackend:
         self._connections: list = []
         self._lock = threading.Lock()
         self.base_dn: str | None = None
+        self._guids: dict = {}  # DN -> objectGUID of the users looked up
 
     def _connection(self):
         """This thread's bound connection, opened on first use."""
@@ -103,16 +104,19 @@ class LdapBackend:
                 job.unknown_user = isinstance(user, _ldap.LdapNoSuchUser)
                 continue
             job.ref, job.stamp = user["dn"], user["stamp"]
+            self._guids[job.ref] = user["object_guid"]
             job.recalled = memory.recall(job.ref, job.stamp) if with_memory else None
             job.current = job.recalled.current() if job.recalled else _current(user)
         if with_memory:
             await self._read_photos([job for job in jobs if job.ref and not job.error and job.recalled is None])
 
     async def _read_photos(self, jobs: list) -> None:
-        """Read the photos of users found without them (by DN), with their stamps as of that read."""
+        """Read the photos of users found without them, with their stamps as of that read: by objectGUID, which
+        directories index (a filter on many DNs costs Samba several times the search by GUID)."""
         if not jobs:
             return
-        users = await self._in(self._reader, _find, [job.ref for job in jobs], self.base_dn, True, True)
+        users = await self._in(self._reader, _find, [self._guids.get(job.ref) or job.ref for job in jobs],
+                               self.base_dn, True, True)
         for job, user in zip(jobs, users):
             if isinstance(user, _ldap.LdapError):
                 job.error = str(user)

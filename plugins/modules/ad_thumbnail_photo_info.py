@@ -216,6 +216,7 @@ def read_users(connection, params: dict):
 
 def report(user: dict, params: dict, export: PhotoExport | None) -> dict:
     photo = user.pop("photo")
+    user.pop("usn_changed", None)  # the photo modules' change stamp, not part of this report
     entry = dict(user, has_photo=photo is not None, **(facts(photo) or NO_PHOTO))
     entry["syncs_to_exchange_online"] = None if photo is None else len(photo) <= params["max_bytes"]
     if photo is not None and params["return_content"]:

@@ -88,16 +88,20 @@ def reasons(outcome) -> list:
     return [(result["changed"], result["reason"]) for result in outcome.result["results"]]
 
 
-def test_ad_runs_over_unchanged_sources_are_decided_from_the_cache(sides, tmp_path):
-    directory, _graph = sides
+def ad_photos_written_afresh(directory: OwnUsers, tmp_path) -> tuple:
+    """(paths, cache_dir, the photos written): every user's photo cleared, then written by a run with the cache."""
     for user in USERS:
         directory.set(user, None)
     paths = photo_folder(str(tmp_path))
     cache_dir = str(tmp_path / "cache")
-
     first = run_task(ad_task(paths, cache_dir), module_defaults=ldap_defaults())
     assert [changed for changed, _reason in reasons(first)] == [True] * len(USERS)
-    written = {user: directory.photo(user) for user in USERS}
+    return paths, cache_dir, {user: directory.photo(user) for user in USERS}
+
+
+def test_ad_runs_over_unchanged_sources_are_decided_from_the_cache(sides, tmp_path):
+    directory, _graph = sides
+    paths, cache_dir, written = ad_photos_written_afresh(directory, tmp_path)
     assert all(len(photo) <= 10240 and _image.compare(photo, fixture_bytes(picture)).same
                for photo, picture in zip(written.values(), PICTURES))
     entries = entries_in(cache_dir)
@@ -136,13 +140,7 @@ def received_through(proxy: FaultProxy, task: dict):
 
 def test_ad_a_warm_run_reads_no_photo_and_sees_a_photo_changed_behind_its_back(sides, tmp_path):
     directory, _graph = sides
-    for user in USERS:
-        directory.set(user, None)
-    paths = photo_folder(str(tmp_path))
-    cache_dir = str(tmp_path / "cache")
-    assert all(changed for changed, _reason in reasons(run_task(ad_task(paths, cache_dir),
-                                                                module_defaults=ldap_defaults())))
-    written = {user: directory.photo(user) for user in USERS}
+    paths, cache_dir, written = ad_photos_written_afresh(directory, tmp_path)
     # The first no-change run reads the photos (nothing is remembered of them yet) and remembers them.
     assert reasons(run_task(ad_task(paths, cache_dir), module_defaults=ldap_defaults())) == [
         (False, EXACTLY_THIS_PHOTO)] * len(USERS)
