@@ -133,8 +133,8 @@ def decide(current: Current | None, desired, overwrite: str, served: ServedSizes
             return Decision(False, EXACTLY_THIS_PHOTO)
         return Decision(True, "overwrite=always")
     if current.size_in_bytes is not None and current.size_in_bytes > desired.max_bytes:
-        return Decision(True, "the current photo is %d bytes, over max_bytes %d" % (current.size_in_bytes,
-                                                                                     desired.max_bytes))
+        size = current.size_in_bytes
+        return Decision(True, "the current photo is %d bytes, over max_bytes %d" % (size, desired.max_bytes))
     if current.width is None or current.height is None:
         return Decision(True, "the current photo cannot be read as an image")
     if desired.max_dimension and max(current.width, current.height) > desired.max_dimension:

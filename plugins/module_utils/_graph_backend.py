@@ -167,8 +167,8 @@ class GraphBackend:
 
 
 def _preview_item(index: int, path: str):
-    return _graph_batch.Item((index, "preview"), "GET", "%s/photos/%dx%d/$value" % (path, COMPARISON_SIDE,
-                                                                                COMPARISON_SIDE))
+    url = "%s/photos/%dx%d/$value" % (path, COMPARISON_SIDE, COMPARISON_SIDE)
+    return _graph_batch.Item((index, "preview"), "GET", url)
 
 
 def shows_new_photo(current, stored: dict) -> bool:
