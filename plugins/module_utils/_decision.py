@@ -74,8 +74,8 @@ class Current:
     data: its exact bytes, where the server keeps what it is given and they were read (facts are then derived from
     them, when first asked for). facts: what the module returns about it, in the backend's shape, with its largest
     served width and height (None when it is no image). preview: a picture of it to compare with (the photo
-    itself, or a small size the service serves), once read. digest: the SHA-256 of its exact bytes where they were
-    not read but are known (_photo_memory). comparison: (fingerprint, shown as a square) of the preview, once
+    itself, or a small size the service serves), once read. digest: the SHA-256 of its exact bytes (from data, or
+    known without them: _photo_memory). comparison: (fingerprint, shown as a square) of the preview, once
     computed or recalled.
     """
 
@@ -96,7 +96,9 @@ class Current:
     @property
     def digest(self) -> str | None:
         """The SHA-256 of the exact bytes, where the server keeps them (None where it serves its own)."""
-        return hashlib.sha256(self.data).hexdigest() if self.data is not None else self._digest
+        if self._digest is None and self.data is not None:
+            self._digest = hashlib.sha256(self.data).hexdigest()
+        return self._digest
 
     @property
     def size_in_bytes(self) -> int | None:

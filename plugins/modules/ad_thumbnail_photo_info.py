@@ -186,6 +186,8 @@ from ansible_collections.m365.photos.plugins.module_utils._photo_facts import fa
 from ansible_collections.m365.photos.plugins.module_utils._photo_files import PhotoExport
 
 NO_PHOTO = dict(bytes=None, sha256=None, width=None, height=None, format=None)
+# What a user entry reports of the user (_ldap.user_from_entry gives more, such as the photo modules' change stamp).
+USER_FIELDS = ("dn", "object_guid", "sam_account_name", "user_principal_name")
 
 
 def argument_spec() -> dict:
@@ -215,9 +217,8 @@ def read_users(connection, params: dict):
 
 
 def report(user: dict, params: dict, export: PhotoExport | None) -> dict:
-    photo = user.pop("photo")
-    user.pop("usn_changed", None)  # the photo modules' change stamp, not part of this report
-    entry = dict(user, has_photo=photo is not None, **(facts(photo) or NO_PHOTO))
+    photo = user["photo"]
+    entry = dict({name: user[name] for name in USER_FIELDS}, has_photo=photo is not None, **(facts(photo) or NO_PHOTO))
     entry["syncs_to_exchange_online"] = None if photo is None else len(photo) <= params["max_bytes"]
     if photo is not None and params["return_content"]:
         entry["content"] = base64.b64encode(photo).decode("ascii")
