@@ -19,6 +19,7 @@ import json
 import math
 import os
 import re
+import tempfile
 from dataclasses import asdict, dataclass, field
 
 from ansible_collections.m365.photos.plugins.module_utils import _image
@@ -115,8 +116,9 @@ class SourceCache:
             return
         try:
             make_private_folder(self.root)
-            probe = os.path.join(self.root, ".writable")
-            write_private(probe, b"")
+            # A probe of its own: shard hosts of one tenant check the same folder at the same time.
+            descriptor, probe = tempfile.mkstemp(prefix=".writable.", dir=self.root)
+            os.close(descriptor)
             os.unlink(probe)
         except OSError as error:
             raise PhotoError("cache_dir %s cannot be used (%s): make it a writable folder, or leave cache_dir out."

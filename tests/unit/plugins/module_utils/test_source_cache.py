@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import stat
+import threading
 
 import pytest
 
@@ -180,6 +181,27 @@ def test_a_folder_that_cannot_be_used_fails_before_any_user(tmp_path):
     blocker.write_bytes(b"")
     with pytest.raises(PhotoError, match="cache_dir .*a-file/cache cannot be used .*leave cache_dir out"):
         SourceCache(str(blocker / "cache")).check()
+
+
+def test_shard_hosts_checking_one_folder_at_once_do_not_trip_over_each_other(tmp_path):
+    root = str(tmp_path / "cache")
+    failures = []
+
+    def host() -> None:
+        for _ in range(300):
+            try:
+                SourceCache(root).check()
+            except PhotoError as error:
+                failures.append(str(error))
+                return
+
+    hosts = [threading.Thread(target=host) for _ in range(4)]
+    for thread in hosts:
+        thread.start()
+    for thread in hosts:
+        thread.join()
+    assert failures == []
+    assert os.listdir(root) == []  # every probe went again
 
 
 def test_check_mode_reads_the_cache_and_writes_nothing(tmp_path):
