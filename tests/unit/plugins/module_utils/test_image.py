@@ -558,6 +558,39 @@ def test_compare_tells_same_from_different_across_the_corpus(capsys):
     assert highest_different[0] < _image.SAME_PICTURE_THRESHOLD
 
 
+def textbook_score(a: _image.Fingerprint, b: _image.Fingerprint) -> float:
+    """compare_fingerprints' score written out as defined: Pearson's correlation of the neighbour differences of
+    the two 16x16 luma grids, times one less the weighted mean absolute differences of luma and chroma."""
+    def gradients(luma):
+        side = _image.LUMA_SIDE
+        return ([luma[row * side + col + 1] - luma[row * side + col] for row in range(side) for col in range(side - 1)]
+                + [luma[(row + 1) * side + col] - luma[row * side + col] for row in range(side - 1) for col in range(side)])
+
+    first, second = gradients(a.luma), gradients(b.luma)
+    mean_first, mean_second = sum(first) / len(first), sum(second) / len(second)
+    covariance = sum((x - mean_first) * (y - mean_second) for x, y in zip(first, second))
+    spread = (sum((x - mean_first) ** 2 for x in first) * sum((y - mean_second) ** 2 for y in second)) ** 0.5
+    structure = max(0.0, covariance / spread if spread else float(first == second))
+    tone = 1 - 4.0 * sum(abs(x - y) for x, y in zip(a.luma, b.luma)) / (255.0 * len(a.luma))
+    colour = 1 - 6.0 * sum(abs(x - y) for x, y in zip(a.chroma, b.chroma)) / (255.0 * len(a.chroma))
+    return max(0.0, structure * tone * colour)
+
+
+LUMA = st.binary(min_size=_image.LUMA_SIDE ** 2, max_size=_image.LUMA_SIDE ** 2)
+CHROMA = st.binary(min_size=2 * _image.CHROMA_SIDE ** 2, max_size=2 * _image.CHROMA_SIDE ** 2)
+
+
+@settings(max_examples=300, deadline=None)
+@given(LUMA, CHROMA, st.data())
+def test_the_score_is_the_textbook_formula_whatever_the_grids(luma, chroma, data):
+    near = bytes(min(255, max(0, value + shift)) for value, shift in
+                 zip(luma, data.draw(st.lists(st.integers(-12, 12), min_size=len(luma), max_size=len(luma)))))
+    other = data.draw(st.sampled_from([near, luma, bytes(len(luma)), data.draw(LUMA)]))
+    a = _image.Fingerprint(aspect=1.0, luma=luma, chroma=chroma)
+    b = _image.Fingerprint(aspect=1.0, luma=other, chroma=data.draw(st.sampled_from([chroma, data.draw(CHROMA)])))
+    assert _image.compare_fingerprints(a, b).score == pytest.approx(textbook_score(a, b), abs=1e-12)
+
+
 def test_compare_accepts_bytes_and_images(astronaut):
     similarity = _image.compare(encode(astronaut, quality=70), astronaut)
     assert similarity.same and 0.0 <= similarity.score <= 1.0

@@ -188,14 +188,14 @@ def test_shard_hosts_checking_one_folder_at_once_do_not_trip_over_each_other(tmp
     failures = []
 
     def host() -> None:
-        for _ in range(300):
+        for _check in range(300):
             try:
                 SourceCache(root).check()
             except PhotoError as error:
                 failures.append(str(error))
                 return
 
-    hosts = [threading.Thread(target=host) for _ in range(4)]
+    hosts = [threading.Thread(target=host) for _host in range(4)]
     for thread in hosts:
         thread.start()
     for thread in hosts:
