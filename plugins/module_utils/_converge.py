@@ -23,6 +23,8 @@ A backend (an LDAP directory, Microsoft Graph, ...) knows nothing of the engine'
   after_facts(job)    what the result says the user has after the write
   realm               the tenant or domain, naming the backups' folder
   read_originals(jobs) fill job.original with the current photo as served (the largest size), for backups
+  prepare(names, memory)
+                      optional: told every name the run looks up, before the first look_up
 After the decisions, the engine keeps in memory what it learnt of each unchanged user's photo at its stamp.
 """
 
@@ -140,6 +142,9 @@ class Engine:
 
     async def converge(self, jobs: list) -> list:
         """One result (a dict) per job, in order."""
+        prepare = getattr(self.backend, "prepare", None)
+        if prepare is not None:
+            await self._retried(lambda: prepare([job.entry.name for job in jobs], self.memory))
         chunked = await asyncio.gather(*(self._chunk(chunk) for chunk in _chunks(jobs, CHUNK_SIZE)))
         return [result for chunk in chunked for result in chunk]
 

@@ -314,6 +314,22 @@ def _user_keys(user: dict) -> list:
     return keys
 
 
+class UserIndex:
+    """Users found by every name an identity may give them (objectGUID, DN, sAMAccountName, userPrincipalName)."""
+
+    def __init__(self, users=()) -> None:
+        self._by_key: dict = {}
+        for user in users:
+            self.add(user)
+
+    def add(self, user: dict) -> None:
+        for key in _user_keys(user):
+            self._by_key.setdefault(key, []).append(user)
+
+    def matches(self, identity: Identity) -> list:
+        return self._by_key.get((identity.kind, identity.key), [])
+
+
 def find_users(connection: "ldap3.Connection", identities: list, base_dn: str, with_photos: bool = True) -> list:
     """The user each identity names (a dict; without with_photos, its photo is not read: None) or the LdapError
     saying why none or several match, in order.
@@ -323,17 +339,31 @@ def find_users(connection: "ldap3.Connection", identities: list, base_dn: str, w
     """
     attributes = USER_ATTRIBUTES if with_photos else NAME_ATTRIBUTES
     parsed = [parse_identity(identity) for identity in identities]
-    found: dict = {}
+    found = UserIndex()
     unique_terms = sorted({identity.term for identity in parsed})
     for start in range(0, len(unique_terms), IDENTITIES_PER_SEARCH):
         terms = "".join(unique_terms[start:start + IDENTITIES_PER_SEARCH])
         for user in paged_users(connection, base_dn, "(|%s)" % terms, attributes):
-            for key in _user_keys(user):
-                found.setdefault(key, []).append(user)
-    return [_one_user(identity, found.get((identity.kind, identity.key), []), base_dn) for identity in parsed]
+            found.add(user)
+    return [one_user(identity, found, base_dn) for identity in parsed]
 
 
-def _one_user(identity: Identity, matches: list, base_dn: str):
+def scan_users(connection: "ldap3.Connection", base_dn: str, most: int) -> UserIndex | None:
+    """Every user under base_dn, without photos, in one paged search; None once the subtree holds more than most
+    users (the search is abandoned there: looking up the names would cost the directory less)."""
+    index, seen = UserIndex(), 0
+    for user in paged_users(connection, base_dn, None, NAME_ATTRIBUTES):
+        seen += 1
+        if seen > most:
+            return None
+        index.add(user)
+    return index
+
+
+def one_user(identity, index: UserIndex, base_dn: str):
+    """The one user of index that identity (an Identity, or its text) names, or the LdapError saying why not."""
+    identity = identity if isinstance(identity, Identity) else parse_identity(identity)
+    matches = index.matches(identity)
     if not matches:
         return LdapNoSuchUser("No user matches identity '%s' (taken as a %s) under %s. Check the name, or set base_dn."
                               % (identity.text, identity.kind, base_dn))

@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 
 from ansible_collections.m365.photos.plugins.module_utils import _ldap, _photo_facts
 from ansible_collections.m365.photos.plugins.module_utils._decision import STORED_AS_WRITTEN, Current
+from ansible_collections.m365.photos.plugins.module_utils._limits import SCAN_MAX_USERS_PER_NAME, SCAN_MIN_NAMES
 
 try:
     from ldap3.core.exceptions import LDAPCommunicationError, LDAPException
@@ -40,6 +41,8 @@ class LdapBackend:
         self._lock = threading.Lock()
         self.base_dn: str | None = None
         self._guids: dict = {}  # DN -> objectGUID of the users looked up
+        self._scanned: _ldap.UserIndex | None = None  # every user under base_dn, found by prepare()
+        self._scan_stamp: str | None = None  # the invocationId of the DC that answered the scan
 
     def _connection(self):
         """This thread's bound connection, opened on first use."""
@@ -92,12 +95,20 @@ class LdapBackend:
             except LDAPException:
                 pass
 
+    async def prepare(self, names: list, memory=None) -> None:
+        """Before the first look-up, told every name the run looks up: a run that names many users and looks
+        them up without photos (memory recalls them) finds them in one pass over the users under base_dn, which
+        costs a directory less than filters naming each (10,000 users of the Samba sandbox: 2.3 s against 4.1 s)."""
+        if memory is None or len(set(names)) < SCAN_MIN_NAMES:
+            return
+        self._scanned, self._scan_stamp = await self._in(self._reader, _scan, self.base_dn,
+                                                         SCAN_MAX_USERS_PER_NAME * len(names))
+
     async def look_up(self, jobs: list, memory=None) -> None:
         """With memory, users are found without their photos first; only those it does not recall at their
         stamp (the DC's invocationId and the user's uSNChanged) have their photo read."""
         with_memory = memory is not None
-        found = await self._in(self._reader, _find, [job.entry.name for job in jobs], self.base_dn, not with_memory,
-                               with_memory)
+        found = await self._found([job.entry.name for job in jobs], with_memory)
         for job, user in zip(jobs, found):
             if isinstance(user, _ldap.LdapError):
                 job.error = str(user)
@@ -109,6 +120,23 @@ class LdapBackend:
             job.current = job.recalled.current() if job.recalled else _current(user)
         if with_memory:
             await self._read_photos([job for job in jobs if job.ref and not job.error and job.recalled is None])
+
+    async def _found(self, names: list, with_memory: bool) -> list:
+        """find_users for names, from prepare()'s scan where it found them; the rest (a user added since, a name
+        the scan does not know) are searched for."""
+        found = [None] * len(names)
+        if self._scanned is not None and with_memory:
+            for position, name in enumerate(names):
+                user = _ldap.one_user(name, self._scanned, self.base_dn)
+                if not isinstance(user, _ldap.LdapNoSuchUser):
+                    found[position] = _stamped(user, self._scan_stamp)
+        missing = [position for position, user in enumerate(found) if user is None]
+        if missing:
+            searched = await self._in(self._reader, _find, [names[position] for position in missing], self.base_dn,
+                                      not with_memory, with_memory)
+            for position, user in zip(missing, searched):
+                found[position] = user
+        return found
 
     async def _read_photos(self, jobs: list) -> None:
         """Read the photos of users found without them, with their stamps as of that read: by objectGUID, which
@@ -152,12 +180,20 @@ def _find(connection, identities: list, base_dn: str, with_photos: bool, stamped
     """find_users; with stamped, each user found with its stamp: the DC's invocationId and its uSNChanged (None
     when the DC does not show both)."""
     invocation = _ldap.invocation_id(connection) if stamped else None
-    users = _ldap.find_users(connection, identities, base_dn, with_photos)
-    for user in users:
-        if not isinstance(user, _ldap.LdapError):
-            usn = user["usn_changed"]
-            user["stamp"] = "%s/%s" % (invocation, usn) if invocation and usn else None
-    return users
+    return [_stamped(user, invocation) for user in _ldap.find_users(connection, identities, base_dn, with_photos)]
+
+
+def _scan(connection, base_dn: str, most: int) -> tuple:
+    """(scan_users' index or None, the answering DC's invocationId)."""
+    return _ldap.scan_users(connection, base_dn, most), _ldap.invocation_id(connection)
+
+
+def _stamped(user, invocation: str | None):
+    """user with its stamp (None when the DC does not show both parts); an LdapError as it is."""
+    if not isinstance(user, _ldap.LdapError):
+        usn = user["usn_changed"]
+        user["stamp"] = "%s/%s" % (invocation, usn) if invocation and usn else None
+    return user
 
 
 def _current(user: dict) -> Current | None:

@@ -26,6 +26,12 @@ CHUNK_SIZE = 500
 # still gained a little more on the sandbox but would add a round trip per 100 users against a distant DC.
 IDENTITIES_PER_SEARCH = 250
 LDAP_PAGE_SIZE = 500
+# A run that names at least SCAN_MIN_NAMES users and looks them up without photos (cache_dir recalls them) lists
+# every user under base_dn in one paged search instead (10,000 on Samba: 2.3 s against 4.1 s by name), unless
+# the subtree holds more than SCAN_MAX_USERS_PER_NAME users per name: the scan stops there and the names are
+# searched for, so a run naming a few thousand users of a large domain pays at most that much more.
+SCAN_MIN_NAMES = 1000
+SCAN_MAX_USERS_PER_NAME = 2
 # Requests in one Graph JSON batch ($batch), and how many of them Graph runs at once (json-batching; Microsoft
 # Q&A: "dispatches up to four individual requests from a batch ... simultaneously").
 MAX_BATCH_REQUESTS = 20

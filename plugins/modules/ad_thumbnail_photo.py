@@ -47,6 +47,11 @@ attributes:
     support: full
     details:
       - The diff shows the photo's size, SHA-256 and dimensions, never its bytes.
+notes:
+  - With O(cache_dir), a task that names 1,000 users or more lists the users under O(base_dn) in one paged search
+    (their names, C(objectGUID) and C(uSNChanged); no photos) instead of searching for each name, which costs a
+    domain controller less. It gives that search up once O(base_dn) proves to hold more than twice as many users
+    as the task names; setting O(base_dn) to the OU that holds them keeps it small.
 seealso:
   - module: m365.photos.ad_thumbnail_photo_info
   - name: User photos aren't synced from the on-premises environment to Exchange Online

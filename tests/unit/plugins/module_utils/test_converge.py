@@ -8,6 +8,7 @@ import pytest
 
 from ansible_collections.m365.photos.plugins.module_utils import _converge
 from ansible_collections.m365.photos.plugins.module_utils._desired import Fitting
+from ansible_collections.m365.photos.plugins.module_utils._source_cache import SourceCache
 
 from fakes import FakeBackend, Refusal
 from photo_models import jpeg, portrait
@@ -48,6 +49,24 @@ def test_results_come_in_entry_order_across_chunks(monkeypatch):
     assert [result["identity"] for result in results] == names
     assert [result["failed"] for result in results] == [number % 2 == 1 for number in range(11)]
     assert [call for call in backend.calls if call[0] == "look_up"] == [("look_up", 4), ("look_up", 4), ("look_up", 3)]
+
+
+class PreparingBackend(FakeBackend):
+    """A backend that is told every name before its first look-up (LdapBackend finds them in one pass)."""
+
+    async def prepare(self, names, memory=None):
+        self.calls.append(("prepare", list(names), memory is not None))
+
+
+def test_a_backend_that_prepares_is_told_every_name_once_before_the_first_look_up(monkeypatch, tmp_path):
+    monkeypatch.setattr(_converge, "CHUNK_SIZE", 4)
+    names = ["user%02d" % number for number in range(10)]
+    backend = PreparingBackend(names)
+    _converge.run(backend.opener(), jobs_for(names), FITTING, check_mode=False, return_thumbnails=False,
+                  cache=SourceCache(str(tmp_path)))
+    assert backend.calls[0] == ("prepare", names, True)
+    assert [call[0] for call in backend.calls].count("prepare") == 1
+    assert [call for call in backend.calls if call[0] == "look_up"] == [("look_up", 4), ("look_up", 4), ("look_up", 2)]
 
 
 def test_check_mode_decides_and_predicts_but_writes_nothing():

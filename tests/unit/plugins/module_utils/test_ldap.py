@@ -97,7 +97,9 @@ def test_wrong_password_message_names_the_bind_dn_not_the_password():
 
 def test_only_an_identity_no_user_matches_is_a_missing_user():
     identity = _ldap.parse_identity("ghost@corp.example")
-    users = [dict(dn="CN=a,%s" % BASE), dict(dn="CN=b,%s" % BASE)]
-    assert isinstance(_ldap._one_user(identity, [], BASE), _ldap.LdapNoSuchUser)
-    several = _ldap._one_user(identity, users, BASE)
+    users = [dict(dn="CN=%s,%s" % (name, BASE), object_guid=None, sam_account_name=name,
+                  user_principal_name="ghost@corp.example") for name in ("a", "b")]
+    assert isinstance(_ldap.one_user(identity, _ldap.UserIndex(), BASE), _ldap.LdapNoSuchUser)
+    several = _ldap.one_user(identity, _ldap.UserIndex(users), BASE)
     assert isinstance(several, _ldap.LdapError) and not isinstance(several, _ldap.LdapNoSuchUser)
+    assert "CN=a,%s" % BASE in str(several) and "CN=b,%s" % BASE in str(several)
