@@ -360,9 +360,8 @@ def scan_users(connection: "ldap3.Connection", base_dn: str, most: int) -> UserI
     return index
 
 
-def one_user(identity, index: UserIndex, base_dn: str):
-    """The one user of index that identity (an Identity, or its text) names, or the LdapError saying why not."""
-    identity = identity if isinstance(identity, Identity) else parse_identity(identity)
+def one_user(identity: Identity, index: UserIndex, base_dn: str):
+    """The one user of index that identity names, or the LdapError saying why not."""
     matches = index.matches(identity)
     if not matches:
         return LdapNoSuchUser("No user matches identity '%s' (taken as a %s) under %s. Check the name, or set base_dn."

@@ -11,7 +11,7 @@ import uuid
 import ldap3
 import pytest
 
-from ansible_collections.m365.photos.plugins.module_utils import _converge, _ldap_backend, _photo_memory
+from ansible_collections.m365.photos.plugins.module_utils import _converge, _ldap, _ldap_backend, _photo_memory
 from ansible_collections.m365.photos.plugins.module_utils._source_cache import SourceCache
 
 from ad_users import OwnUsers
@@ -32,10 +32,11 @@ def own_users():
 
 
 def params(base_dn: str) -> dict:
-    return dict(server=sandbox_setting("SANDBOX_LDAP_HOST"), port=int(sandbox_setting("SANDBOX_LDAP_PORT")),
-                tls="ldaps", validate_certs=True, ca_file=sandbox_setting("SANDBOX_LDAP_CA_FILE"), auth="simple",
-                bind_dn=sandbox_setting("SANDBOX_LDAP_BIND_DN"), bind_password=sandbox_setting("SANDBOX_LDAP_BIND_PASSWORD"),
-                allow_unencrypted_bind=False, base_dn=base_dn, timeout=10, concurrency=None)
+    """The module's LDAP options as its argument spec defaults them, for the sandbox DC and base_dn."""
+    defaults = {name: spec.get("default") for name, spec in _ldap.ldap_argument_spec().items()}
+    return dict(defaults, server=sandbox_setting("SANDBOX_LDAP_HOST"), port=int(sandbox_setting("SANDBOX_LDAP_PORT")),
+                ca_file=sandbox_setting("SANDBOX_LDAP_CA_FILE"), bind_dn=sandbox_setting("SANDBOX_LDAP_BIND_DN"),
+                bind_password=sandbox_setting("SANDBOX_LDAP_BIND_PASSWORD"), base_dn=base_dn, concurrency=None)
 
 
 def names_in_every_form(directory: OwnUsers) -> list:
