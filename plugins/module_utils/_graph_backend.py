@@ -5,7 +5,9 @@
 Look-ups are $batch requests of 20 items: per user the lookup (id), the photo's metadata and, where pictures
 may be compared, its 96x96 size (0.15 HTTP requests per user; a single user: the token and one batch). With a
 memory (cache_dir), the 96x96 sizes follow in batches of their own, only for photos it does not recall at their
-media ETag (0.10 requests per user when it recalls them all).
+media ETag (0.10 requests per user when it recalls them all). A run naming at least SCAN_MIN_NAMES users lists
+the tenant's users first (999 a page) and looks up only those the listing does not name: 0.10 and 0.05 requests
+per user.
 Uploads are PUT image/jpeg, removals DELETE; the uploaded photos' metadata is read back, batched again.
 Batches and writes share one RequestBudget, a batch counting as the 4 items Graph runs of it at once. It starts at 4
 requests in flight (the strictest reading of Microsoft's limits; see _limits) and, unless concurrency fixes it,
@@ -21,14 +23,19 @@ from __future__ import annotations
 
 from contextlib import asynccontextmanager
 
-from ansible_collections.m365.photos.plugins.module_utils import _graph_batch, _graph_photo_answers as answers, _graph_session, _image
+from ansible_collections.m365.photos.plugins.module_utils import (
+    _graph_batch, _graph_directory, _graph_photo_answers as answers, _graph_session, _image,
+)
 from ansible_collections.m365.photos.plugins.module_utils._decision import Current
+from ansible_collections.m365.photos.plugins.module_utils._errors import PhotoError
 from ansible_collections.m365.photos.plugins.module_utils._graph_errors import (
     READ_PERMISSION, USER_PERMISSION, Operation,
 )
 from ansible_collections.m365.photos.plugins.module_utils._graph_users import user_path, user_problem
 from ansible_collections.m365.photos.plugins.module_utils._graph_sizes import COMPARISON_SIDE, SERVED
-from ansible_collections.m365.photos.plugins.module_utils._limits import GRAPH_DEFAULT_CONCURRENCY, GRAPH_READ_CEILING
+from ansible_collections.m365.photos.plugins.module_utils._limits import (
+    GRAPH_DEFAULT_CONCURRENCY, GRAPH_READ_CEILING, SCAN_MAX_USERS_PER_NAME, SCAN_MIN_NAMES,
+)
 
 
 class GraphBackend:
@@ -47,22 +54,40 @@ class GraphBackend:
         self.budget = _graph_batch.RequestBudget(self.write_concurrency,
                                                  ceiling=GRAPH_READ_CEILING if concurrency is None else None)
         self.runner = _graph_batch.BatchRunner(session.post_batch, self.write_concurrency, budget=self.budget)
+        self._ids: dict | None = None  # user ids by lower-case name, from prepare()'s listing of the tenant's users
 
     def _explain(self, answer, doing: str, permission: str = READ_PERMISSION, user: str | None = None) -> str:
         """A failed answer's sentence; every call but the user's look-up is one on the photo."""
         return self.session.explain_answer(answer, Operation(doing, permission, user=user, photo=user is None))
 
+    async def prepare(self, names: list, memory=None) -> None:
+        """Before the first look-up, told every name the run looks up: a run that names many users finds their ids
+        in one listing of the tenant's users (999 a page) instead of a look-up each, which spares a batch item per
+        user. A failed listing, or a tenant with more than SCAN_MAX_USERS_PER_NAME users per name, is left for the
+        look-ups, which say per user what went wrong."""
+        distinct = len({name.lower() for name in names})
+        if distinct < SCAN_MIN_NAMES:
+            return
+        try:
+            self._ids = await _graph_directory.user_ids(self.session, SCAN_MAX_USERS_PER_NAME * distinct)
+        except PhotoError:
+            self._ids = None
+
     async def look_up(self, jobs: list, memory=None) -> None:
-        """With memory, the 96x96 previews are asked for only after the metadata, for the photos it does not recall
+        """A user the listing named has only its photo read; the others are looked up too, in the same batches.
+        With memory, the 96x96 previews are asked for only after the metadata, for the photos it does not recall
         at their media ETag."""
         items = []
         for index, job in enumerate(jobs):
             job.error = user_problem(job.entry.name)
             if job.error:
                 continue
-            path = user_path(job.entry.name)
-            items += [_graph_batch.Item((index, "user"), "GET", path + "?$select=id,userPrincipalName"),
-                      _graph_batch.Item((index, "photo"), "GET", path + "/photo")]
+            job.ref = self._ids.get(job.entry.name.lower()) if self._ids else None
+            if job.ref is None:
+                items.append(_graph_batch.Item((index, "user"), "GET",
+                                               user_path(job.entry.name) + "?$select=id,userPrincipalName"))
+            path = user_path(job.ref or job.entry.name)
+            items.append(_graph_batch.Item((index, "photo"), "GET", path + "/photo"))
             if job.wants_preview and memory is None:
                 items.append(_preview_item(index, path))
         found = _graph_batch.by_key(items, await self.runner.run(items))
@@ -88,12 +113,13 @@ class GraphBackend:
 
     def _apply(self, job, found: dict) -> None:
         name = job.entry.name
-        lookup, photo, preview = found["user"], found["photo"], found.get("preview")
-        if not lookup.ok:
+        lookup, photo, preview = found.get("user"), found["photo"], found.get("preview")
+        if lookup is not None and not lookup.ok:
             job.error = self._explain(lookup, "looking up user '%s'" % name, USER_PERMISSION, user=name)
             job.unknown_user = lookup.status == 404
             return
-        job.ref = lookup.body.get("id") if isinstance(lookup.body, dict) else None
+        if lookup is not None:
+            job.ref = lookup.body.get("id") if isinstance(lookup.body, dict) else None
         if not job.ref:
             job.error = "Microsoft Graph answered the look-up of user '%s' without an id; nothing was changed." % name
             return

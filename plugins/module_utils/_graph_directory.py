@@ -86,8 +86,9 @@ def listed_users(objects: list, operation: Operation) -> list:
     return sorted(users.values(), key=lambda user: (user["user_principal_name"].lower(), user["id"]))
 
 
-async def list_users(session, selection: Selection) -> list:
-    """The selection's users ([{id, user_principal_name}], sorted), every page read; GraphError on failure."""
+async def _listed(session, selection: Selection, most: int | None = None) -> list | None:
+    """Every object of the selection's pages, read in order; None once more than most are listed (the pages after
+    that are not read)."""
     problem = selection.problem()
     if problem:
         raise PhotoError(problem)
@@ -101,5 +102,27 @@ async def list_users(session, selection: Selection) -> list:
         seen.add(url)
         page = await session.get_page(operation, url)
         objects.extend(page.get("value") or [])
+        if most is not None and len(objects) > most:
+            return None
         url = page.get("@odata.nextLink")
-    return listed_users(objects, operation)
+    return objects
+
+
+async def list_users(session, selection: Selection) -> list:
+    """The selection's users ([{id, user_principal_name}], sorted), every page read; GraphError on failure."""
+    return listed_users(await _listed(session, selection), selection.operation())
+
+
+async def user_ids(session, most: int) -> dict | None:
+    """The object id of every user of the tenant under its user principal name and its id, both in lower case (Graph
+    matches either whatever the case); None when the tenant has more than most users. GraphError on failure."""
+    objects = await _listed(session, Selection(), most)
+    if objects is None:
+        return None
+    ids: dict = {}
+    for item in objects:
+        if isinstance(item, dict) and isinstance(item.get("id"), str) and item["id"]:
+            ids[item["id"].lower()] = item["id"]
+            if isinstance(item.get("userPrincipalName"), str):
+                ids[item["userPrincipalName"].lower()] = item["id"]
+    return ids

@@ -61,6 +61,10 @@ notes:
     three reads (the user, the photo's metadata and its 96x96 size); with O(photos), the same three reads per
     user travel in C($batch) requests of 20 (about 0.15 HTTP requests per user). Batch items the service
     throttles are sent again after their own C(Retry-After).
+  - A task that names 1,000 users or more first lists the tenant's users (ids and user principal names, 999 a
+    page) and looks up only the names the listing lacks, which spares one read per user. It gives the listing up
+    once the tenant proves to hold more than twice as many users as the task names, or when the listing fails
+    (each user is then looked up and says what went wrong).
   - Uploads are single C(PUT) requests, retried on throttling after C(Retry-After) (without it, after an
     exponential backoff with jitter). Only photos to upload are
     fitted and encoded, except with a small O(max_bytes) (under about 3 bytes per pixel of the upload), where

@@ -289,10 +289,11 @@ class Graph:
         return Result(200, json={"@odata.context": f"{ODATA}/{op.version}/$metadata#users/$entity",
                                  **self._user_document(user, op)})
 
-    def _page(self, op, documents, context):
+    def _page(self, op, documents, context, render=None):
         """One page of documents as Graph pages (https://learn.microsoft.com/graph/paging): $top (1 to 999,
         default `page_size_default`), at most `page_size_max` a page, and an absolute @odata.nextLink that keeps
-        the request's other query options and adds an opaque $skiptoken."""
+        the request's other query options and adds an opaque $skiptoken. With render, documents are objects that
+        render(object) turns into documents, only those of the page (a page of a large tenant stays cheap)."""
         top_text = op.query.get("$top")
         if top_text is not None:
             if not top_text.isdigit() or not 1 <= int(top_text) <= MAX_PAGE_SIZE:
@@ -303,7 +304,9 @@ class Graph:
             size = int(self.config["page_size_default"])
         size = max(1, min(size, int(self.config["page_size_max"])))
         start = self._skiptoken_offset(op.query.get("$skiptoken"))
-        body = {"@odata.context": f"{ODATA}/{op.version}/$metadata#{context}", "value": documents[start:start + size]}
+        page = documents[start:start + size]
+        body = {"@odata.context": f"{ODATA}/{op.version}/$metadata#{context}",
+                "value": [render(item) for item in page] if render else page}
         if start + size < len(documents):
             query = {k: v for k, v in op.query.items() if k != "$skiptoken"}
             query["$skiptoken"] = base64.urlsafe_b64encode(f"offset:{start + size}".encode()).decode().rstrip("=")
@@ -328,7 +331,7 @@ class Graph:
         if op.query.get("$filter") is not None:
             matches = user_filter(op.query["$filter"])
             users = [u for u in users if matches(u.as_graph(every_property=True))]
-        return self._page(op, [self._user_document(u, op) for u in users], "users")
+        return self._page(op, users, "users", render=lambda u: self._user_document(u, op))
 
     async def transitive_members(self, op, tenant, user, params, claims=None):
         group_id = params["group"]

@@ -12,7 +12,8 @@ from PIL import Image
 
 from ansible_collections.m365.photos.plugins.module_utils._decision import Current
 from ansible_collections.m365.photos.plugins.module_utils._graph_backend import GraphBackend, shows_new_photo
-from ansible_collections.m365.photos.plugins.module_utils._limits import GRAPH_READ_CEILING
+from ansible_collections.m365.photos.plugins.module_utils._graph_errors import GraphError
+from ansible_collections.m365.photos.plugins.module_utils._limits import GRAPH_READ_CEILING, SCAN_MIN_NAMES
 
 OLD = Current(facts=dict(width=96, height=96, etag='W/"old"'))
 
@@ -89,3 +90,65 @@ def test_a_user_the_tenant_does_not_have_is_marked_unknown_and_a_refused_look_up
                                 unknown_user=False, ref=None, current=None)
     asyncio.run(GraphBackend(Session(), None).look_up([job]))
     assert job.unknown_user is unknown and job.error == "HTTP %d while looking up user 'ghost@contoso.com'" % status
+
+
+class ListingSession:
+    """Lists users from the listing (a GraphError when None), answers every batch item 404 (no photo), and records
+    the batches' URLs."""
+
+    def __init__(self, listing) -> None:
+        self.listing = listing
+        self.urls: list = []
+        self.pages_asked = 0
+        self.where = types.SimpleNamespace(graph_url="https://graph.example/v1.0")
+
+    async def get_page(self, operation, url):
+        self.pages_asked += 1
+        if self.listing is None:
+            raise GraphError("HTTP 403 while %s" % operation.doing)
+        return {"value": self.listing}
+
+    async def post_batch(self, body):
+        self.urls.extend(request["url"] for request in body["requests"])
+        return {"responses": [{"id": request["id"], "status": 200 if "$select" in request["url"] else 404,
+                               "headers": {}, "body": {"id": "looked-up"} if "$select" in request["url"] else
+                               {"error": {"code": "ImageNotFound", "message": "no photo"}}}
+                              for request in body["requests"]]}
+
+
+def look_up_after_listing(listing, names: list, looked_up: str) -> tuple:
+    session, jobs = ListingSession(listing), [
+        types.SimpleNamespace(entry=types.SimpleNamespace(name=name), wants_preview=False, error=None,
+                              unknown_user=False, ref=None, current=None) for name in names]
+
+    async def main():
+        backend = GraphBackend(session, None)
+        await backend.prepare(names + ["u%d@x.example" % number for number in range(SCAN_MIN_NAMES)])
+        await backend.look_up(jobs)
+
+    asyncio.run(main())
+    return [job.ref for job in jobs], [url for url in session.urls if looked_up in url]
+
+
+def test_a_run_naming_many_users_reads_only_the_photos_of_those_the_listing_names():
+    alice = "0b9d5c3e-6a1f-4e2b-8c7d-9f0a1b2c3d4e"
+    listing = [{"id": alice, "userPrincipalName": "Alice@x.example"}]
+    refs, urls = look_up_after_listing(listing, ["alice@X.example", alice.upper(), "bob@x.example"], "")
+    assert refs == [alice, alice, "looked-up"]
+    assert urls == ["/users/%s/photo" % alice, "/users/%s/photo" % alice,
+                    "/users/bob@x.example?$select=id,userPrincipalName", "/users/bob@x.example/photo"]
+
+
+@pytest.mark.parametrize("listing", [None, [{"id": "id-%d" % number, "userPrincipalName": "u%d@x.example" % number}
+                                            for number in range(2 * SCAN_MIN_NAMES + 1)]])
+def test_a_failed_listing_or_a_tenant_much_larger_than_the_run_leaves_every_user_to_its_look_up(listing):
+    refs, urls = look_up_after_listing(listing, ["u1@x.example"], "u1@")
+    assert refs == ["looked-up"]
+    assert urls == ["/users/u1@x.example?$select=id,userPrincipalName", "/users/u1@x.example/photo"]
+
+
+def test_a_run_naming_few_users_lists_nobody():
+    session = ListingSession([])
+    asyncio.run(GraphBackend(session, None).prepare(
+        ["u%d@x.example" % number for number in range(SCAN_MIN_NAMES - 1)] + ["U1@x.example"]))
+    assert session.pages_asked == 0

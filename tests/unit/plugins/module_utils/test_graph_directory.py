@@ -112,3 +112,20 @@ def test_the_selection_comes_from_the_options():
     assert _graph_directory.selection_of(dict(users=None, group=None, filter=None)) == Selection()
     assert "GroupMember.Read.All" in Selection(group=GROUP).operation().permission
     assert Selection(query_filter="a eq 'b'").operation().permission == "User.Read.All"
+
+
+def test_the_ids_of_every_user_are_found_by_name_or_id_whatever_the_case():
+    first, second = Selection().first_url(GRAPH), GRAPH + "/users?$skiptoken=a"
+    session = FakeSession({first: {"value": [user(1, "Alice@X.example")], "@odata.nextLink": second},
+                           second: {"value": [{"id": "AB-2", "userPrincipalName": None}, "junk", {"id": ""}]}})
+    ids = asyncio.run(_graph_directory.user_ids(session, 4))
+    assert ids == {"id-1": "id-1", "alice@x.example": "id-1", "ab-2": "AB-2"}
+    assert session.asked == [first, second]
+
+
+def test_the_listing_stops_reading_pages_once_the_tenant_has_more_users_than_asked_for():
+    first, second = Selection().first_url(GRAPH), GRAPH + "/users?$skiptoken=a"
+    session = FakeSession({first: {"value": [user(1), user(2)], "@odata.nextLink": second},
+                           second: {"value": [user(3)]}})
+    assert asyncio.run(_graph_directory.user_ids(session, 1)) is None
+    assert session.asked == [first]
