@@ -111,6 +111,15 @@ options:
         96x96 photo is then read for every user.
     type: bool
     default: false
+  return_unchanged:
+    description:
+      - With O(photos) or O(photos_from), whether RV(results) also holds the users left as they were.
+      - Set V(false) for large runs, where what a run changed or failed is what anyone reads; RV(summary) still
+        counts every user. A 100,000-user run with nothing to do otherwise returns about 50 MB, which
+        C(ansible-playbook) then takes in, templates and prints (with C(-v)).
+      - A task naming a single user answers for that user whatever this says.
+    type: bool
+    default: true
 notes:
   - The photo is decoded safely, turned upright (EXIF orientation), converted to sRGB, stripped of all
     metadata (EXIF, GPS, comments) and fitted as the sharpest baseline JPEG that fits O(max_bytes).

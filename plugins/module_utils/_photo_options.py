@@ -52,6 +52,7 @@ def argument_spec(limits: PhotoLimits) -> dict:
         "background": dict(type="str", default="#ffffff"),
         "concurrency": dict(type="int"),
         "return_thumbnails": dict(type="bool", default=False),
+        "return_unchanged": dict(type="bool", default=True),
         "backup": dict(type="bool", default=False),
         "backup_dir": dict(type="path"),
         "backup_keep": dict(type="int", default=5),

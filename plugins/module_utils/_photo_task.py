@@ -34,13 +34,16 @@ def converge(module, limits: _photo_options.PhotoLimits, open_backend, ref_field
     if single:
         exit_single(module, results[0], ref_field)
     results = _photo_folder.without_unknown_users(results, folder)
-    outcome = dict(changed=any(result["changed"] for result in results), results=results,
-                   summary=_converge.summary(results))
+    summary = _converge.summary(results)
+    failure = _converge.failure_message(results, limits.key) if summary["failed"] else None
+    if not params["return_unchanged"]:
+        results = [result for result in results if result["changed"] or result["failed"]]
+    outcome = dict(changed=bool(summary["changed"]), results=results, summary=summary)
     if folder is not None:
-        outcome.update(unmatched=folder.unmatched, summary=dict(outcome["summary"], unmatched=len(folder.unmatched)))
+        outcome.update(unmatched=folder.unmatched, summary=dict(summary, unmatched=len(folder.unmatched)))
         module.warn_each([_photo_folder.unmatched_warning(folder)] if folder.unmatched else [])
-    if outcome["summary"]["failed"]:
-        module.fail_json(msg=_converge.failure_message(results, limits.key), **outcome)
+    if failure:
+        module.fail_json(msg=failure, **outcome)
     module.exit_json(**outcome)
 
 

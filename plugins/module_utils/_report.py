@@ -142,6 +142,18 @@ def _summary_of(entries: list[dict]) -> dict:
             "unchanged": statuses.count("unchanged") + statuses.count("skipped"), "failed": statuses.count("failed")}
 
 
+def _side_summary(entries: list | None, reported) -> dict:
+    """The counts of the entries listed (None: no results), else those the module reported: where the entries are
+    only the changed and failed users (return_unchanged=false) and agree with it, its count of the others."""
+    counted = _summary_of(entries or [])
+    if not isinstance(reported, dict):
+        return counted
+    claimed = {key: _count(reported.get(key)) for key in ("entries", "changed", "unchanged", "failed")}
+    agrees = (not counted["unchanged"] and claimed["unchanged"] >= 0 and (claimed["changed"], claimed["failed"]) == (counted["changed"], counted["failed"])
+              and claimed["entries"] == claimed["changed"] + claimed["unchanged"] + claimed["failed"])
+    return claimed if entries is None or agrees else counted
+
+
 def _side_report(run: dict) -> dict:
     """A run of one bulk module (one tenant, one side): status, message, summary and entries."""
     result = run.get("result")
@@ -149,12 +161,7 @@ def _side_report(run: dict) -> dict:
         result = {"failed": True, "msg": "no result was registered for this run"}
     raw_entries = result.get("results")
     entries = [_entry(raw) for raw in raw_entries] if isinstance(raw_entries, list) else []
-    if entries:
-        summary = _summary_of(entries)
-    elif isinstance(result.get("summary"), dict):
-        summary = {key: _count(result["summary"].get(key)) for key in ("entries", "changed", "unchanged", "failed")}
-    else:
-        summary = _summary_of([])
+    summary = _side_summary(entries if isinstance(raw_entries, list) else None, result.get("summary"))
     if not result:
         status, msg = "failed", "no result was registered: the task did not run"
     elif result.get("skipped"):

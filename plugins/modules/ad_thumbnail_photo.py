@@ -155,7 +155,8 @@ backup_file:
 results:
   description:
     - One entry per user, the O(photos_from) files but those in RV(unmatched), then the O(photos) entries in their
-      order, with the keys returned for a single user plus the
+      order (only those changed or failed with O(return_unchanged=false)), with the keys returned for a single
+      user plus the
       entry's identity, state, changed, failed and msg.
   returned: with O(photos) or O(photos_from)
   type: list

@@ -195,7 +195,8 @@ reason:
 results:
   description:
     - One entry per user, the O(photos_from) files but those in RV(unmatched), then the O(photos) entries in their
-      order, with the keys returned for a single user plus the
+      order (only those changed or failed with O(return_unchanged=false)), with the keys returned for a single
+      user plus the
       entry's user, state, changed, failed and msg.
     - After an upload, an entry's C(after) has the uploaded JPEG's C(bytes), C(sha256) and C(format) and the
       media ETag the service reports.

@@ -279,6 +279,10 @@ def ad_name(number: int) -> str:
     return "user%04d" % number
 
 
+# Options every bulk task gets (--changes-only sets return_unchanged: false).
+BULK_OPTIONS: dict = {}
+
+
 def bulk_task(count: int, folder: str, form: str, key: str, name_of, cache_dir: str | None) -> dict:
     """The module's arguments for users 1 .. count: the folder itself, or a photos: list naming each file."""
     if form == "photos_from":
@@ -288,7 +292,7 @@ def bulk_task(count: int, folder: str, form: str, key: str, name_of, cache_dir: 
                                 "src": os.path.join(folder, name_of(number) + ".jpg")} for number in range(1, count + 1)])
     if cache_dir:
         options["cache_dir"] = cache_dir
-    return options
+    return dict(options, **BULK_OPTIONS)
 
 
 def ad_bulk_play(count: int, folder: str, form: str, cache_dir: str | None = None) -> dict:
@@ -562,7 +566,11 @@ def main() -> None:
                         help="Graph runs against the entra photo store, strict throttling and a 5 s visibility delay")
     parser.add_argument("--app-requests", type=int, default=130000,
                         help="the emulator's per-app limit per 10 s for the Graph runs (Microsoft's: 130,000)")
+    parser.add_argument("--changes-only", action="store_true",
+                        help="the bulk tasks return only the users they changed or failed (return_unchanged: false)")
     args = parser.parse_args()
+    if args.changes_only:
+        BULK_OPTIONS["return_unchanged"] = False
     runs = []
     seeded = int(os.environ.get("SANDBOX_USERS") or 62)
     try:
@@ -577,9 +585,10 @@ def main() -> None:
         # The sandbox goes back to the users the tests expect (the emulator follows the directory).
         ensure_graph_users(seeded)
     heading = "Scale" if args.section == "scale" else "Scale: %s" % args.section
-    text = ("## %s\n\nOne bulk task per side against the sandbox (%s, %d CPUs, form %s). Module CPU includes "
+    text = ("## %s\n\nOne bulk task per side against the sandbox (%s, %d CPUs, form %s%s). Module CPU includes "
             "ansible-playbook; peak RSS is the whole process tree's.\n\n%s\n" % (
-                heading, time.strftime("%Y-%m-%d"), os.cpu_count(), args.form, table(runs)))
+                heading, time.strftime("%Y-%m-%d"), os.cpu_count(), args.form,
+                ", return_unchanged: false" if args.changes_only else "", table(runs)))
     if args.write:
         replace_section(args.write, args.section, text)
 

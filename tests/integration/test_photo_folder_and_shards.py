@@ -102,6 +102,19 @@ def test_a_folder_is_written_its_unmatched_files_reported_not_fatal_and_a_second
     assert [outcome.changed for outcome in again] == [False, False], [outcome.result["summary"] for outcome in again]
     assert all(outcome.result["summary"]["unmatched"] == 2 for outcome in again)
 
+    # One photo replaced in the folder, and results listing only what changed: the summary still counts everyone.
+    new_picture = picture(len(USERS) + 2)
+    with open(os.path.join(folder, "%s.jpg" % known[1]), "wb") as handle:
+        handle.write(new_picture)
+    for task in tasks:
+        next(iter(task.values()))["return_unchanged"] = False
+    for outcome, key in zip(run_tasks(tasks, module_defaults=module_defaults(graph)), ("identity", "user")):
+        assert not outcome.failed and outcome.changed, outcome.result
+        assert [(result[key], result["changed"]) for result in outcome.result["results"]] == [(known[1], True)]
+        assert outcome.result["summary"] == dict(entries=4, changed=1, unchanged=3, failed=0, unmatched=2)
+    assert holds_the_picture(directory, graph, known[1], new_picture)
+    assert all(holds_the_picture(directory, graph, user) for user in known if user != known[1])
+
 
 def test_ad_files_named_by_sam_account_name_or_object_id_reach_their_users(sides, tmp_path):
     directory, graph = sides
@@ -159,10 +172,13 @@ def test_shard_hosts_of_one_tenant_cover_every_user_once_and_the_report_merges_t
     # Each finding about a user comes from the one shard that owns the user, not from every host of the tenant.
     assert [finding["user"] for finding in audit if finding["finding"] == "no_photo_anywhere"] == [without_photo], audit
 
-    second = run_role_hosts(workdir, graph, "second", hosts)
+    # The second run's modules return only what they changed (nothing): the report counts every user all the same.
+    second = run_role_hosts(workdir, graph, "second", {host: dict(settings, photo_sync_return_unchanged=False)
+                                                       for host, settings in hosts.items()})
     for side in ("ad", "cloud"):
-        assert second["tenants"]["contoso"]["sides"][side]["summary"]["changed"] == 0, second["tenants"]["contoso"]
-        assert second["tenants"]["contoso"]["sides"][side]["summary"]["entries"] == len(with_photo)
+        assert second["tenants"]["contoso"]["sides"][side]["summary"] == dict(
+            entries=len(with_photo), changed=0, unchanged=len(with_photo), failed=0), second["tenants"]["contoso"]
+        assert second["tenants"]["contoso"]["sides"][side]["entries"] == []
 
 
 def test_a_shard_outside_its_count_stops_the_role_before_anything_is_written(sides, tmp_path):

@@ -149,6 +149,16 @@ def test_counts_come_from_the_entries_not_from_a_summary_that_disagrees(tmp_path
     assert report["totals"]["entries"] == 3 and report["totals"]["changed"] == 1
 
 
+@pytest.mark.parametrize("unchanged, counted", [(9997, 9997), (-5, 0)])
+def test_a_run_that_listed_only_its_changes_adds_the_unchanged_users_it_counted(tmp_path, unchanged, counted):
+    result = ad_result()  # as with return_unchanged=false: the unchanged user left out of results
+    result["results"] = [entry for entry in result["results"] if entry["changed"] or entry["failed"]]
+    result["summary"] = {"entries": unchanged + 2, "changed": 1, "unchanged": unchanged, "failed": 1}
+    report = _report.write_report(str(tmp_path), [{"tenant": "t", "side": "ad", "result": result}], now=NOW,
+                                  dry_run=True)
+    assert (report["totals"]["entries"], report["totals"]["unchanged"]) == (counted + 2, counted)
+
+
 def hostile_runs() -> list:
     entry = {"identity": HOSTILE, "dn": 'CN="><img src=x onerror=alert(1)>', "changed": True, "failed": False,
              "reason": "<b>bold</b> | pipe", "before": None, "after": facts(),
