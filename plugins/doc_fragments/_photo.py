@@ -56,10 +56,10 @@ options:
         counts as the 4 items Microsoft Graph runs of it at once, and batches and uploads share the limit. The
         strictest limits Microsoft documents for photos are 4 concurrent requests per app whatever the mailbox,
         and 150 MB uploaded per 5 minutes per app and mailbox.
-      - Without this option it writes 4 at a time, and its look-ups start at 4 in flight and double while no
-        answer is throttled, up to 64 (reads of different users touch different mailboxes, and the limits' other
-        reading is 4 per app and mailbox); the first throttled answer puts them back to 4 for the rest of the run.
-        Set it to hold reads and writes to a fixed number.
+      - Without this option its look-ups and writes start at 4 in flight and double while no answer is
+        throttled, up to 64 (requests for different users touch different mailboxes, and the limits' other reading
+        is 4 per app and mailbox); the first throttled answer puts them back to 4 for the rest of the run. Set it to
+        hold reads and writes to a fixed number.
       - Pictures are decoded, compared and fitted in up to 4 worker processes (at most one per CPU), whatever
         this option is.
     type: int

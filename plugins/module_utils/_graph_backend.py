@@ -12,7 +12,7 @@ Uploads are PUT image/jpeg, removals DELETE; the uploaded photos' metadata is re
 Batches and writes share one RequestBudget, a batch counting as the 4 items Graph runs of it at once. It starts at 4
 requests in flight (the strictest reading of Microsoft's limits; see _limits) and, unless concurrency fixes it,
 doubles while nothing is throttled up to GRAPH_READ_CEILING, back to 4 for the rest of the run at the first 429.
-Writes stay within concurrency (by default 4) whatever the budget: the engine holds them to write_concurrency.
+A throttled write is not retried inside the SDK, where the budget would not see its 429: the engine retries it.
 
 Writes are not visible at once: for seconds to hours reads may serve the photo (and media ETag) from before.
 So a result's after is what was written, and the read-back only adds what it shows of a new photo (its ETag
@@ -29,7 +29,7 @@ from ansible_collections.m365.photos.plugins.module_utils import (
 from ansible_collections.m365.photos.plugins.module_utils._decision import Current
 from ansible_collections.m365.photos.plugins.module_utils._errors import PhotoError
 from ansible_collections.m365.photos.plugins.module_utils._graph_errors import (
-    READ_PERMISSION, USER_PERMISSION, Operation,
+    READ_PERMISSION, USER_PERMISSION, GraphError, Operation,
 )
 from ansible_collections.m365.photos.plugins.module_utils._graph_users import user_path, user_problem
 from ansible_collections.m365.photos.plugins.module_utils._graph_sizes import COMPARISON_SIDE, SERVED
@@ -49,11 +49,12 @@ class GraphBackend:
         self.session = session
         # Managed identity and Azure CLI sign in without naming the tenant.
         self.realm = tenant_id or "default-tenant"
-        self.write_concurrency = concurrency or GRAPH_DEFAULT_CONCURRENCY
-        # Look-ups of different users touch different mailboxes: they ramp up unless the task fixed concurrency.
-        self.budget = _graph_batch.RequestBudget(self.write_concurrency,
-                                                 ceiling=GRAPH_READ_CEILING if concurrency is None else None)
-        self.runner = _graph_batch.BatchRunner(session.post_batch, self.write_concurrency, budget=self.budget)
+        # Requests for different users touch different mailboxes: reads and writes ramp up together in one budget
+        # unless the task fixed concurrency; the engine's own bound on writes is then the budget's ceiling.
+        start = concurrency or GRAPH_DEFAULT_CONCURRENCY
+        self.budget = _graph_batch.RequestBudget(start, ceiling=GRAPH_READ_CEILING if concurrency is None else None)
+        self.write_concurrency = self.budget.ceiling
+        self.runner = _graph_batch.BatchRunner(session.post_batch, start, budget=self.budget)
         self._ids: dict | None = None  # user ids by lower-case name, from prepare()'s listing of the tenant's users
 
     def _explain(self, answer, doing: str, permission: str = READ_PERMISSION, user: str | None = None) -> str:
@@ -164,11 +165,17 @@ class GraphBackend:
             job.original = photo
 
     async def write(self, job) -> None:
+        """One upload or removal within the budget, which learns whether it was throttled (the engine retries it)."""
         async with self.budget.hold():
-            if job.photo is None:
-                await self.session.delete_photo(job.ref)
-            else:
-                await self.session.upload_photo(job.ref, job.photo)
+            try:
+                if job.photo is None:
+                    await self.session.delete_photo(job.ref)
+                else:
+                    await self.session.upload_photo(job.ref, job.photo)
+            except GraphError as error:
+                self.budget.learn_statuses([error.status])
+                raise
+            self.budget.learn_statuses([200])
 
     async def read_back(self, jobs: list) -> None:
         """What the service shows of the uploaded photos (their media ETag), where it already shows them; best effort."""

@@ -184,10 +184,13 @@ class RequestBudget:
 
     def learn(self, answers: list) -> None:
         """Ramp up on answers that were not throttled; fall back to the start on a 429."""
-        if any(answer.status == 429 for answer in answers):
+        self.learn_statuses([answer.status for answer in answers])
+
+    def learn_statuses(self, statuses: list) -> None:
+        if 429 in statuses:
             self.capacity = self.ceiling = self.start
             return
-        self.answered += len(answers)
+        self.answered += len(statuses)
         if self.capacity < self.ceiling and self.answered >= self.capacity:
             self.capacity, self.answered = min(self.ceiling, self.capacity * 2), 0
 

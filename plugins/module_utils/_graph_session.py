@@ -35,6 +35,7 @@ try:
     from kiota_abstractions.method import Method
     from kiota_abstractions.request_information import RequestInformation
     from kiota_authentication_azure.azure_identity_authentication_provider import AzureIdentityAuthenticationProvider
+    from kiota_http.middleware.options import RetryHandlerOption
     from msgraph import GraphRequestAdapter, GraphServiceClient
     from msgraph.generated.models.o_data_errors.o_data_error import ODataError
     from msgraph_core import GraphClientFactory
@@ -129,14 +130,16 @@ class GraphSession:
         return self.client.users.by_user_id(user)
 
     async def upload_photo(self, user_id: str, data: bytes) -> None:
-        """PUT the JPEG; declared as image/jpeg, which Graph requires and which lets the SDK retry on 429."""
+        """PUT the JPEG, declared as image/jpeg (which Graph requires). A 429 raises a retryable GraphError."""
         operation = Operation("uploading the photo of %s" % user_id, WRITE_PERMISSION, write=True, photo=True)
         await self._write(operation, lambda: self._user(user_id).photo.content.put(
-            data, request_configuration=_jpeg_upload_configuration()))
+            data, request_configuration=write_configuration("image/jpeg")))
 
     async def delete_photo(self, user_id: str) -> None:
+        """DELETE the photo (none is fine). A 429 raises a retryable GraphError."""
         operation = Operation("removing the photo of %s" % user_id, WRITE_PERMISSION, write=True, photo=True)
-        await self._write(operation, self._user(user_id).photo.content.delete, missing_ok=True)
+        await self._write(operation, lambda: self._user(user_id).photo.content.delete(
+            request_configuration=write_configuration()), missing_ok=True)
 
     async def _write(self, operation: Operation, request, missing_ok: bool = False) -> None:
         try:
@@ -201,10 +204,12 @@ class GraphSession:
         return self._photo_settings
 
 
-def _jpeg_upload_configuration():
-    # A fresh configuration per request: the SDK's shared default would carry headers across calls.
-    configuration = RequestConfiguration(headers=HeadersCollection())
-    configuration.headers.add("Content-Type", "image/jpeg")
+def write_configuration(content_type: str | None = None):
+    """A fresh configuration per write (the SDK's shared default would carry headers across calls), without the SDK's
+    retries: the engine retries a throttled write after its Retry-After, and the request budget learns of the 429."""
+    configuration = RequestConfiguration(headers=HeadersCollection(), options=[RetryHandlerOption(should_retry=False)])
+    if content_type is not None:
+        configuration.headers.add("Content-Type", content_type)
     return configuration
 
 

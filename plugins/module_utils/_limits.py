@@ -39,9 +39,10 @@ BATCH_PARALLELISM = 4
 # Requests in flight per app by default: the strictest reading of the Outlook service limits that list photos,
 # 4 concurrent requests per app ID whatever the mailbox (https://learn.microsoft.com/graph/throttling-limits).
 GRAPH_DEFAULT_CONCURRENCY = 4
-# Reads (exchange_online_photo_info's, and exchange_online_photo's look-ups unless its concurrency is set) start
-# there and ramp up to this many while nothing is throttled: reads of different users touch different mailboxes,
-# and the limit's other reading is 4 per app and mailbox. The first 429 puts them back to 4 for the rest of the run.
+# Reads (exchange_online_photo_info's) and exchange_online_photo's look-ups and writes (unless its concurrency is
+# set) start there and ramp up to this many while nothing is throttled: requests for different users touch
+# different mailboxes, and the limit's other reading is 4 per app and mailbox. The first 429 puts them back to 4 for
+# the rest of the run.
 GRAPH_READ_CEILING = 64
 # Graph answers worth sending again later: throttled, or the service briefly unavailable.
 GRAPH_RETRYABLE_STATUSES = (429, 503, 504)

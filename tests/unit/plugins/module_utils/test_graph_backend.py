@@ -10,6 +10,7 @@ import types
 import pytest
 from PIL import Image
 
+from ansible_collections.m365.photos.plugins.module_utils import _graph_session
 from ansible_collections.m365.photos.plugins.module_utils._decision import Current
 from ansible_collections.m365.photos.plugins.module_utils._graph_backend import GraphBackend, shows_new_photo
 from ansible_collections.m365.photos.plugins.module_utils._graph_errors import GraphError
@@ -70,8 +71,38 @@ def test_a_photo_downloaded_to_show_or_compare_is_not_downloaded_again_for_its_b
 def test_look_ups_ramp_up_unless_the_task_fixes_concurrency():
     ramping, fixed = GraphBackend(types.SimpleNamespace(post_batch=None), None), GraphBackend(
         types.SimpleNamespace(post_batch=None), 6)
-    assert (ramping.write_concurrency, ramping.budget.capacity, ramping.budget.ceiling) == (4, 4, GRAPH_READ_CEILING)
+    assert (ramping.write_concurrency, ramping.budget.capacity, ramping.budget.ceiling) == (
+        GRAPH_READ_CEILING, 4, GRAPH_READ_CEILING)
     assert (fixed.write_concurrency, fixed.budget.capacity, fixed.budget.ceiling) == (6, 6, 6)
+
+
+def test_writes_ramp_the_budget_up_and_the_first_throttled_one_puts_it_back_to_4():
+    class Session:
+        post_batch = None
+        throttle_after = 12
+        writes = 0
+
+        async def upload_photo(self, user_id, data):
+            self.writes += 1
+            if self.writes > self.throttle_after:
+                raise GraphError("HTTP 429 while uploading the photo of %s" % user_id, 429, 1.0)
+
+    backend = GraphBackend(Session(), None)
+    job = types.SimpleNamespace(ref="id-1", photo=b"jpeg")
+    for _ in range(12):
+        asyncio.run(backend.write(job))
+    assert backend.budget.capacity == 16  # 4 answers: 8, 8 more: 16
+    with pytest.raises(GraphError) as raised:
+        asyncio.run(backend.write(job))
+    assert raised.value.retryable and raised.value.retry_after == 1.0
+    assert (backend.budget.capacity, backend.budget.ceiling) == (4, 4)
+
+
+def test_writes_go_without_the_sdks_retries_so_their_429_reaches_the_budget():
+    configuration = _graph_session.write_configuration("image/jpeg")
+    assert [option.should_retry for option in configuration.options] == [False]
+    assert configuration.headers.get("Content-Type") == {"image/jpeg"}
+    assert not _graph_session.write_configuration().headers.get("Content-Type")
 
 
 @pytest.mark.parametrize("status, unknown", [(404, True), (403, False)])
