@@ -89,7 +89,7 @@ def test_writes_ramp_the_budget_up_and_the_first_throttled_one_puts_it_back_to_4
 
     backend = GraphBackend(Session(), None)
     job = types.SimpleNamespace(ref="id-1", photo=b"jpeg")
-    for _ in range(12):
+    for _attempt in range(12):
         asyncio.run(backend.write(job))
     assert backend.budget.capacity == 16  # 4 answers: 8, 8 more: 16
     with pytest.raises(GraphError) as raised:
