@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
+import uuid
 
 from playbook_runner import REPO
 
@@ -23,6 +25,10 @@ class Sandbox:
 
     def admin(self, method: str, path: str, body=None, raw: bool = False):
         return self.emulator.admin(method, path, body, raw)
+
+    def user_id(self, number: int) -> str:
+        """The object id of contoso's user number: the emulator derives it from the tenant id and the number."""
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, "%s/%d" % (self.env["SANDBOX_TENANT_ID"], number)))
 
     def stored(self, user: str, tenant: str = "contoso") -> bytes | None:
         try:
@@ -51,3 +57,10 @@ class Sandbox:
                         ca_file=self.env["SANDBOX_CA_FILE"], timeout=10)
         settings.update(changes)
         return {"group/m365.photos.graph": {key: value for key, value in settings.items() if value is not None}}
+
+
+def paged_emulator(workdir, domain: str, users: int, page: int):
+    """A private emulator whose contoso tenant has users in domain, and whose lists hold at most page a page."""
+    config = workdir / "config.json"
+    config.write_text(json.dumps({"page_size_max": page}))
+    return start_emulator(str(workdir), extra_args=("--domain", domain, "--users", str(users), "--config", str(config)))

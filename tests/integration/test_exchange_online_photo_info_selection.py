@@ -8,13 +8,11 @@ what the emulator holds (its groups, users and request log), not only what the m
 from __future__ import annotations
 
 import io
-import json
-import uuid
 
 import pytest
 from PIL import Image
 
-from graph_sandbox import Sandbox, start_emulator
+from graph_sandbox import Sandbox, paged_emulator
 from photo_fixtures import fixture_bytes, jpeg
 from playbook_runner import run_task, run_tasks
 
@@ -28,11 +26,7 @@ MAIN_ROLES = ["ProfilePhoto.ReadWrite.All", "User.Read.All", "PeopleSettings.Rea
 
 @pytest.fixture(scope="module")
 def sandbox(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("graph-select")
-    config = workdir / "config.json"
-    config.write_text(json.dumps({"page_size_max": PAGE}))
-    emulator = start_emulator(str(workdir), extra_args=("--domain", DOMAIN, "--users", str(COUNT),
-                                                        "--config", str(config)))
+    emulator = paged_emulator(tmp_path_factory.mktemp("graph-select"), DOMAIN, COUNT, PAGE)
     yield Sandbox(emulator)
     emulator.stop()
 
@@ -44,11 +38,6 @@ def seed_state(sandbox):
 
 def user(number: int) -> str:
     return "user%04d@%s" % (number, DOMAIN)
-
-
-def user_id(sandbox: Sandbox, number: int) -> str:
-    # The emulator derives its users' object ids from the tenant id and the user's number.
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, "%s/%d" % (sandbox.env["SANDBOX_TENANT_ID"], number)))
 
 
 def info(**options) -> dict:
@@ -64,7 +53,7 @@ def nested_groups(sandbox: Sandbox) -> None:
     sandbox.admin("PUT", "/tenants/contoso/groups/%s" % INNER,
                   {"displayName": "Photo team", "members": [user(7), user(3), user(250)], "devices": ["kiosk"]})
     sandbox.admin("PUT", "/tenants/contoso/groups/%s" % OUTER,
-                  {"displayName": "Everyone photographed", "members": [user(5), user(1), user_id(sandbox, 3)],
+                  {"displayName": "Everyone photographed", "members": [user(5), user(1), sandbox.user_id(3)],
                    "groups": [INNER], "devices": ["lobby screen"]})
 
 
@@ -83,7 +72,7 @@ def test_a_group_selects_exactly_its_users_nested_groups_included(sandbox):
     numbers.sort(key=user)
     assert [entry["user"] for entry in entries] == [user(n) for n in numbers]
     assert [entry["user_principal_name"] for entry in entries] == [user(n) for n in numbers]
-    assert [entry["id"] for entry in entries] == [user_id(sandbox, n) for n in numbers]
+    assert [entry["id"] for entry in entries] == [sandbox.user_id(n) for n in numbers]
     assert [entry["user"] for entry in entries if entry["has_photo"]] == [user(3)]
     with_photo = entries[1]
     stored = sandbox.admin("GET", "/tenants/contoso/users/%s/photo" % user(3), raw=True)[1]

@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import base64
 import io
-import json
-import uuid
 
 import pytest
 from PIL import Image
 
 from ansible_collections.m365.photos.plugins.module_utils._limits import SCAN_MIN_NAMES
 
-from graph_sandbox import Sandbox, start_emulator
+from graph_sandbox import Sandbox, paged_emulator
 from photo_fixtures import fixture_bytes, jpeg
 from playbook_runner import run_task
 
@@ -29,11 +27,7 @@ GHOST = "ghost@%s" % DOMAIN
 
 @pytest.fixture(scope="module")
 def sandbox(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("graph-listing")
-    config = workdir / "config.json"
-    config.write_text(json.dumps({"page_size_max": PAGE}))
-    emulator = start_emulator(str(workdir), extra_args=("--domain", DOMAIN, "--users", str(COUNT),
-                                                        "--config", str(config)))
+    emulator = paged_emulator(tmp_path_factory.mktemp("graph-listing"), DOMAIN, COUNT, PAGE)
     yield Sandbox(emulator)
     emulator.stop()
 
@@ -47,11 +41,6 @@ def user(number: int) -> str:
     return "user%04d@%s" % (number, DOMAIN)
 
 
-def user_id(sandbox: Sandbox, number: int) -> str:
-    # The emulator derives its users' object ids from the tenant id and the user's number.
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, "%s/%d" % (sandbox.env["SANDBOX_TENANT_ID"], number)))
-
-
 def requests_to(sandbox: Sandbox, pattern: str) -> dict:
     return sandbox.admin("GET", "/log")["by_endpoint"].get(pattern, {"count": 0, "statuses": {}})
 
@@ -62,14 +51,14 @@ def test_a_run_naming_many_users_lists_them_once_and_reads_only_their_photos(san
     square = picture.crop((0, 0, side, side)).resize((600, 600))
     sandbox.store(user(3), jpeg(square, quality=80))  # the same picture: already right
     sandbox.admin("POST", "/log/reset")
-    named = {1: user(1).upper(), 2: user_id(sandbox, 2).upper(), 3: user(3)}
+    named = {1: user(1).upper(), 2: sandbox.user_id(2).upper(), 3: user(3)}
     photos = [dict(user=named[number], content=base64.b64encode(jpeg(square)).decode()) for number in named]
     photos += [dict(user=user(number), state="absent") for number in range(4, SCAN_MIN_NAMES + 4)]
     photos.append(dict(user=GHOST, state="absent"))
     outcome = run_task({"m365.photos.exchange_online_photo": dict(photos=photos)}, module_defaults=sandbox.defaults())
 
     results = outcome.result["results"]
-    assert [result["user_id"] for result in results[:3]] == [user_id(sandbox, number) for number in named]
+    assert [result["user_id"] for result in results[:3]] == [sandbox.user_id(number) for number in named]
     assert [result["changed"] for result in results[:3]] == [True, True, False], results[:3]
     assert not any(result["changed"] or result["failed"] for result in results[3:-1])
     ghost = results[-1]
