@@ -9,7 +9,8 @@
 # 2. makes the sandbox CA (sandbox/make-ca.sh .sandbox/ca);
 # 3. provisions the throwaway domain TEST.EXAMPLE into .sandbox/samba/ (once);
 # 4. starts `samba` (LDAP/LDAPS and its Kerberos KDC, loopback only, our certificate) unless it already runs;
-# 5. seeds user0001..userNNNN (NNNN = $SANDBOX_USERS, default 62) with sandbox/ldap_seed.py;
+# 5. seeds user0001..userNNNN (NNNN = $SANDBOX_USERS, default 62) with sandbox/ldap_seed.py (over LDAPS;
+#    1,000 changes or more straight into the DC's database with sandbox/samdb_bulk.py);
 # 6. writes .sandbox/krb5/ (a krb5.conf for the realm, the Administrator's keytab) and registers the
 #    service principal ldap/127.0.0.1 on the DC, so GSSAPI binds to the address the tests use work;
 # 7. writes .sandbox/samba.env (source it).
@@ -249,12 +250,17 @@ start() {
 }
 
 # --- 5. users -----------------------------------------------------------------------------------
+samba_python() { # the interpreter samba-tool runs with: it has Samba's Python bindings (for samdb_bulk.py)
+  sed -n '1s/^#! *//p' "$(command -v samba-tool)" | awk '{ print $1 }'
+}
+
 seed() {
   local t0
   t0=$(now)
   "${SEED[@]}" seed --host "$HOST" --port "$LDAPS_PORT" --ca-file "$CA_DIR/ca.pem" \
     --bind-dn "$BIND_DN" --password-file "$ADMIN_PW_FILE" --base-dn "$BASE_DN" \
-    --domain "$DNS_DOMAIN" --count "$USERS" --reader-password-file "$READER_PW_FILE" |
+    --domain "$DNS_DOMAIN" --count "$USERS" --reader-password-file "$READER_PW_FILE" \
+    --samdb-conf "$CONF" --samdb-python "$(samba_python)" |
     sed 's/^/samba-up: /' || die "seeding users failed (see above)"
   log "users ready in $(since "$t0")"
 }

@@ -229,3 +229,49 @@ def test_the_kdc_issues_a_ticket_for_the_ldap_service_from_the_keytab(env, tmp_p
     subprocess.run(["kinit", "-kt", env["SANDBOX_KRB5_KEYTAB"], env["SANDBOX_KRB5_PRINCIPAL"]], check=True, env=kerberos)
     subprocess.run(["kvno", "ldap/%s" % env["SANDBOX_LDAP_HOST"]], check=True, env=kerberos, capture_output=True)
     assert os.stat(env["SANDBOX_KRB5_KEYTAB"]).st_mode & 0o077 == 0, "the keytab must be private"
+
+
+def seeded_names(conn, env):
+    entries = conn.extend.standard.paged_search(
+        env["SANDBOX_LDAP_USERS_DN"], "(sAMAccountName=user*)", attributes=["sAMAccountName"], paged_size=1000
+    )
+    return {first(entry["attributes"]["sAMAccountName"]) for entry in entries if entry.get("type") == "searchResEntry"}
+
+
+def test_a_large_seed_goes_straight_into_the_database_and_back(conn, env):
+    """The bulk path (sandbox/samdb_bulk.py, used from 1,000 changes on), forced here for 5 users each way."""
+    count = int(env["SANDBOX_USERS"])
+    samba_tool = subprocess.run(["sh", "-c", "command -v samba-tool"], capture_output=True, text=True, check=True)
+    with open(samba_tool.stdout.strip(), encoding="utf-8") as handle:
+        samba_python = handle.readline()[2:].split()[0]
+
+    def seed(users):
+        return subprocess.run(
+            [os.environ.get("PYTHON", "python3"), str(ROOT / "sandbox" / "ldap_seed.py"), "seed",
+             "--host", env["SANDBOX_LDAP_HOST"], "--port", env["SANDBOX_LDAP_PORT"],
+             "--ca-file", env["SANDBOX_LDAP_CA_FILE"], "--bind-dn", env["SANDBOX_LDAP_BIND_DN"],
+             "--password-file", str(ROOT / ".sandbox" / "samba" / "admin.password"),
+             "--base-dn", env["SANDBOX_LDAP_BASE_DN"], "--domain", env["SANDBOX_DOMAIN"], "--count", str(users),
+             "--samdb-conf", str(ROOT / ".sandbox" / "samba" / "etc" / "smb.conf"), "--samdb-python", samba_python,
+             "--bulk-min", "1"],
+            capture_output=True, text=True, check=False,
+        )
+
+    extra = {"user%04d" % number for number in range(count + 1, count + 6)}
+    try:
+        grown = seed(count + 5)
+        assert grown.returncode == 0, grown.stderr
+        assert "samdb_bulk: 5 operations" in grown.stdout
+        assert seeded_names(conn, env) == {"user%04d" % number for number in range(1, count + 6)}
+        newest = "user%04d" % (count + 5)
+        conn.search(env["SANDBOX_LDAP_USERS_DN"], "(sAMAccountName=%s)" % newest,
+                    attributes=["userPrincipalName", "userAccountControl"])
+        found = conn.entries[0].entry_attributes_as_dict
+        assert first(found["userPrincipalName"]) == "%s@%s" % (newest, env["SANDBOX_DOMAIN"])
+        assert int(first(found["userAccountControl"])) == 514
+    finally:
+        shrunk = seed(count)
+    assert shrunk.returncode == 0, shrunk.stderr
+    assert "samdb_bulk: 5 operations" in shrunk.stdout
+    assert not seeded_names(conn, env) & extra
+    assert len(seeded_names(conn, env)) == count
