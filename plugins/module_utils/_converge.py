@@ -89,6 +89,12 @@ class Job:
     def to_write(self) -> bool:
         return bool(self.decision and self.decision.write and not self.error)
 
+    def forget(self) -> None:
+        """Drop the photos, previews and fingerprints the job carried once its result is made: the task holds every
+        job until the run ends, and 100,000 users' current photos (no cache_dir) would stay in memory with them."""
+        self.desired = self.current = self.recalled = self.decision = None
+        self.photo = self.original = None
+
 
 def plan(job: Job, fitting: Fitting, served: _decision.ServedSizes, cache: SourceCache | None = None) -> Job:
     """Decide for one job whose look-up is in; runs in worker processes, so it reads, computes and only writes
@@ -149,6 +155,7 @@ class Engine:
         return [result for chunk in chunked for result in chunk]
 
     async def _chunk(self, jobs: list) -> list:
+        looked_up = jobs  # the task's own jobs: planning hands back copies
         async with self.chunk_slots:
             for job in jobs:
                 job.wants_preview = self.return_thumbnails or (
@@ -165,7 +172,10 @@ class Engine:
                 writing = [job for job in jobs if job.to_write]
                 await asyncio.gather(*(self._write(job) for job in writing))
                 await self.backend.read_back([job for job in writing if not job.error and job.photo is not None])
-            return [self.result(job) for job in jobs]
+            results = [self.result(job) for job in jobs]
+            for job in looked_up:
+                job.forget()
+            return results
 
     async def _plan(self, jobs: list) -> list:
         loop = asyncio.get_running_loop()

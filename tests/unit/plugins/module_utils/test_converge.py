@@ -130,3 +130,15 @@ def test_thumbnails_come_with_changed_and_failed_entries_only():
     assert changed["after_thumbnail"] and changed["before_thumbnail"] is None
     assert "before_thumbnail" not in unchanged
     assert "before_thumbnail" in failed and failed["after_thumbnail"] is None
+
+
+def test_jobs_keep_no_photo_once_their_results_are_made(monkeypatch):
+    monkeypatch.setattr(_converge, "CHUNK_SIZE", 2)
+    names = ["a", "b", "c"]
+    backend = FakeBackend(names)
+    converge(backend, jobs_for(names))
+    jobs = jobs_for(names)
+    results = converge(backend, jobs)
+    assert [result["before"]["bytes"] for result in results] == [len(photo) for photo in backend.photos.values()]
+    assert not any(result["changed"] for result in results)
+    assert all(job.current is None and job.photo is None and job.decision is None for job in jobs)
