@@ -8,6 +8,7 @@ import json
 import os
 import stat
 import threading
+import time
 
 import pytest
 
@@ -212,6 +213,16 @@ def test_check_mode_reads_the_cache_and_writes_nothing(tmp_path):
     assert not root.exists()
     learnt(SourceCache(str(root)))
     assert DesiredPhoto(SOURCE, FITTING, read_only).gives(sha256(learnt(SourceCache(str(root))).fitted()))
+
+
+def test_an_entry_used_within_the_hour_is_not_touched_again(tmp_path):
+    cache = SourceCache(str(tmp_path))
+    learnt(cache)
+    path = entry_path(cache)
+    recently = time.time() - 600
+    os.utime(path, (recently, recently))
+    DesiredPhoto(SOURCE, FITTING, cache).fingerprint()
+    assert os.stat(path).st_mtime == recently
 
 
 def test_an_entry_is_rewritten_only_when_the_run_learnt_something(tmp_path):
