@@ -251,7 +251,12 @@ start() {
 
 # --- 5. users -----------------------------------------------------------------------------------
 samba_python() { # the interpreter samba-tool runs with: it has Samba's Python bindings (for samdb_bulk.py)
-  sed -n '1s/^#! *//p' "$(command -v samba-tool)" | awk '{ print $1 }'
+  local shebang
+  shebang=$(sed -n '1s/^#! *//p' "$(command -v samba-tool)")
+  # shellcheck disable=SC2086 # split the line into the interpreter and its arguments
+  set -- $shebang
+  [ "${1:-}" != "${1%/env}" ] && shift # "#!/usr/bin/env python3"
+  printf '%s\n' "${1:-python3}"
 }
 
 seed() {

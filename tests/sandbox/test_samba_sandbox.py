@@ -243,7 +243,8 @@ def test_a_large_seed_goes_straight_into_the_database_and_back(conn, env):
     count = int(env["SANDBOX_USERS"])
     samba_tool = subprocess.run(["sh", "-c", "command -v samba-tool"], capture_output=True, text=True, check=True)
     with open(samba_tool.stdout.strip(), encoding="utf-8") as handle:
-        samba_python = handle.readline()[2:].split()[0]
+        interpreter = handle.readline()[2:].split()
+    samba_python = interpreter[1] if interpreter[0].endswith("/env") else interpreter[0]
 
     def seed(users):
         return subprocess.run(
