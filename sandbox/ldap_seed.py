@@ -14,8 +14,8 @@ OU=PhotoUsers,<base DN>: it adds the missing ones and deletes seeded users numbe
 the count always equals --count. Users have no password and are disabled (userAccountControl 514),
 which is the fastest thing AD accepts. Up to --bulk-min changes go as one LDAP operation per user on
 two parallel connections: about 2 ms per add on an empty domain, growing with the directory's size.
-More changes, when --samdb-conf and --samdb-python are given (samba-up.sh gives them), go straight
-into the DC's database through sandbox/samdb_bulk.py: about 1.5 ms per user whatever the size
+More changes, when --samdb-conf is given (samba-up.sh gives it), go straight into the DC's database
+through sandbox/samdb_bulk.py, run with samba-tool's Python: about 1.5 ms per user whatever the size
 (see docs/sandbox.md).
 
 With --reader-password-file it also makes sure the low-privilege account CN=photo-reader,CN=Users
@@ -30,6 +30,7 @@ import json
 import os
 import queue
 import re
+import shutil
 import ssl
 import subprocess
 import sys
@@ -208,14 +209,26 @@ def add_user(name, ou_dn, domain):
     return operation
 
 
-def run_bulk(args, ou_dn, names, dns):
+def samba_python():
+    """The interpreter samba-tool runs with (it has Samba's Python bindings); None without samba-tool."""
+    tool = shutil.which("samba-tool")
+    if tool is None:
+        return None
+    with open(tool, encoding="utf-8") as handle:
+        words = handle.readline()[2:].split()
+    if words and words[0].endswith("/env"):  # "#!/usr/bin/env python3"
+        words = words[1:]
+    return words[0] if words else None
+
+
+def run_bulk(args, ou_dn, names, dns, python):
     """Add users names and delete entries dns in the DC's database (samdb_bulk.py); the failures."""
     lines = [json.dumps({"add": "CN=%s,%s" % (name, ou_dn),
                          "attributes": dict(user_attributes(name, args.domain), objectClass=USER_CLASSES)})
              for name in names]
     lines += [json.dumps({"delete": dn}) for dn in dns]
     bulk = subprocess.run(
-        [args.samdb_python, os.path.join(os.path.dirname(os.path.abspath(__file__)), "samdb_bulk.py"),
+        [python, os.path.join(os.path.dirname(os.path.abspath(__file__)), "samdb_bulk.py"),
          "--conf", args.samdb_conf],
         input="\n".join(lines), capture_output=True, text=True, check=False,
     )
@@ -269,8 +282,9 @@ def cmd_seed(args):
     missing = sorted(wanted - set(have))
     extra = sorted(name for name in have if int(USER_RE.match(name).group(1)) > args.count)
 
-    if len(missing) + len(extra) >= args.bulk_min and args.samdb_conf and args.samdb_python:
-        failures = run_bulk(args, ou_dn, missing, [have[name] for name in extra])
+    python = samba_python() if args.samdb_conf and len(missing) + len(extra) >= args.bulk_min else None
+    if python:
+        failures = run_bulk(args, ou_dn, missing, [have[name] for name in extra], python)
     else:
         operations = [add_user(name, ou_dn, args.domain) for name in missing]
         operations += [delete_user(name, have[name]) for name in extra]
@@ -311,7 +325,6 @@ def main(argv=None):
     p_seed.add_argument("--count", type=int, required=True)
     p_seed.add_argument("--reader-password-file", help="also ensure the photo-reader account")
     p_seed.add_argument("--samdb-conf", help="the DC's smb.conf: many changes go into its database directly")
-    p_seed.add_argument("--samdb-python", help="a Python with Samba's bindings (samba-tool's) for --samdb-conf")
     p_seed.add_argument("--bulk-min", type=int, default=BULK_MIN,
                         help="changes from which --samdb-conf is used (default %d)" % BULK_MIN)
 

@@ -250,22 +250,12 @@ start() {
 }
 
 # --- 5. users -----------------------------------------------------------------------------------
-samba_python() { # the interpreter samba-tool runs with: it has Samba's Python bindings (for samdb_bulk.py)
-  local shebang
-  shebang=$(sed -n '1s/^#! *//p' "$(command -v samba-tool)")
-  # shellcheck disable=SC2086 # split the line into the interpreter and its arguments
-  set -- $shebang
-  [ "${1:-}" != "${1%/env}" ] && shift # "#!/usr/bin/env python3"
-  printf '%s\n' "${1:-python3}"
-}
-
 seed() {
   local t0
   t0=$(now)
   "${SEED[@]}" seed --host "$HOST" --port "$LDAPS_PORT" --ca-file "$CA_DIR/ca.pem" \
     --bind-dn "$BIND_DN" --password-file "$ADMIN_PW_FILE" --base-dn "$BASE_DN" \
-    --domain "$DNS_DOMAIN" --count "$USERS" --reader-password-file "$READER_PW_FILE" \
-    --samdb-conf "$CONF" --samdb-python "$(samba_python)" |
+    --domain "$DNS_DOMAIN" --count "$USERS" --reader-password-file "$READER_PW_FILE" --samdb-conf "$CONF" |
     sed 's/^/samba-up: /' || die "seeding users failed (see above)"
   log "users ready in $(since "$t0")"
 }

@@ -241,11 +241,6 @@ def seeded_names(conn, env):
 def test_a_large_seed_goes_straight_into_the_database_and_back(conn, env):
     """The bulk path (sandbox/samdb_bulk.py, used from 1,000 changes on), forced here for 5 users each way."""
     count = int(env["SANDBOX_USERS"])
-    samba_tool = subprocess.run(["sh", "-c", "command -v samba-tool"], capture_output=True, text=True, check=True)
-    with open(samba_tool.stdout.strip(), encoding="utf-8") as handle:
-        interpreter = handle.readline()[2:].split()
-    samba_python = interpreter[1] if interpreter[0].endswith("/env") else interpreter[0]
-
     def seed(users):
         return subprocess.run(
             [os.environ.get("PYTHON", "python3"), str(ROOT / "sandbox" / "ldap_seed.py"), "seed",
@@ -253,8 +248,7 @@ def test_a_large_seed_goes_straight_into_the_database_and_back(conn, env):
              "--ca-file", env["SANDBOX_LDAP_CA_FILE"], "--bind-dn", env["SANDBOX_LDAP_BIND_DN"],
              "--password-file", str(ROOT / ".sandbox" / "samba" / "admin.password"),
              "--base-dn", env["SANDBOX_LDAP_BASE_DN"], "--domain", env["SANDBOX_DOMAIN"], "--count", str(users),
-             "--samdb-conf", str(ROOT / ".sandbox" / "samba" / "etc" / "smb.conf"), "--samdb-python", samba_python,
-             "--bulk-min", "1"],
+             "--samdb-conf", str(ROOT / ".sandbox" / "samba" / "etc" / "smb.conf"), "--bulk-min", "1"],
             capture_output=True, text=True, check=False,
         )
 
